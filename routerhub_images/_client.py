@@ -1,0 +1,452 @@
+"""AsyncImageClient: normalize input -> request -> send with retries -> parse.
+
+The one code path of the library: the sync facade, the CLI and the batch engine all
+call these methods.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import Literal
+
+import attrs
+import httpx
+
+from . import _constants as consts
+from . import _wire
+from ._constants import NOT_GIVEN, NotGiven
+from ._errors import (
+    InvalidInputError,
+    MissingAPIKeyError,
+    ResponseError,
+    api_error_from_http,
+    request_id_from,
+)
+from ._images import GeneratedImage
+from ._models import normalize_model_name, validate_image_options
+from ._retry import Clock, Cooldown, RetryPolicy, call_with_retries
+from ._transport import HTTPAnswer, TimeoutTypes, Transport, check_base_url, make_timeout
+from ._transport import default_timeout as _default_timeout
+from ._types import (
+    Content,
+    ContentsInput,
+    GenerateContentRequest,
+    GenerateContentResponse,
+    GenerationConfig,
+    ImageConfig,
+    Part,
+    SafetySetting,
+    normalize_contents,
+)
+
+__all__ = ["AsyncImageClient", "ImageInput"]
+
+logger = logging.getLogger(consts.LOGGER_NAME)
+
+AuthStyle = Literal["bearer", "x-goog-api-key"]
+
+ImageInput = bytes | str | os.PathLike[str] | Part | GeneratedImage
+"""An image to edit: bytes, a file path, a `Part`, or an image from an earlier answer."""
+
+
+class _Secret:
+    """Holds the API key; its repr never shows it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<redacted>"
+
+
+def _auth_headers(key: _Secret, auth: AuthStyle) -> dict[str, str]:
+    if auth == "bearer":
+        return {"authorization": f"Bearer {key.value}"}
+    if auth == "x-goog-api-key":
+        return {"x-goog-api-key": key.value}
+    raise InvalidInputError(f"auth must be 'bearer' or 'x-goog-api-key', not {auth!r}")
+
+
+def _resolve_key(api_key: str | None) -> _Secret:
+    key = api_key if api_key is not None else os.environ.get(consts.API_KEY_ENV)
+    # Keys read from files or env often end in a newline: strip before checking.
+    key = key.strip() if key else ""
+    if not key:
+        raise MissingAPIKeyError(
+            f"no API key: pass api_key=... or set the {consts.API_KEY_ENV} environment variable"
+        )
+    if any(ch.isspace() for ch in key) or not key.isprintable():
+        raise MissingAPIKeyError("the API key contains whitespace or control characters")
+    return _Secret(key)
+
+
+class AsyncImageClient:
+    """Async client for RouterHub's Gemini-format image generation endpoint.
+
+    One client holds one connection pool shared by every concurrent call; create it
+    once and reuse it. Use ``async with AsyncImageClient() as client:`` or call
+    `aclose`.
+
+    Args:
+        api_key: RouterHub key (``rh_...``); defaults to ``$ROUTERHUB_API_KEY``.
+        base_url: Defaults to ``$ROUTERHUB_BASE_URL``, then ``https://api.routerhub.ai``.
+        auth: Send the key as ``Authorization: Bearer`` (default) or ``x-goog-api-key``.
+        timeout: Seconds or an ``httpx.Timeout``; defaults to split timeouts sized for
+            image generation (connect 10 s, read 300 s, write 60 s, pool 60 s). ``None``
+            disables timeouts. An injected ``http_client`` keeps its own unless given.
+        max_retries: Shortcut for ``retry=RetryPolicy(max_retries=...)``.
+        retry: The `RetryPolicy`; retries are on by default.
+        http_client: An ``httpx.AsyncClient`` to use as it is (not closed by us).
+        transport: An ``httpx.AsyncBaseTransport`` for the pools we create (e.g.
+            ``httpx.ASGITransport`` to talk to an in-process emulator).
+        default_model: Model used when a call names none.
+        allow_insecure_http: Allow sending the key over ``http://`` to a host that is
+            not loopback.
+        strict_options: Reject aspect ratios / image sizes a known model does not
+            support (set False for values newer than the library's table).
+
+    Raises:
+        MissingAPIKeyError: No key passed and ``$ROUTERHUB_API_KEY`` is unset.
+        InsecureTransportError: ``http://`` to a remote host without opt-in.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        auth: AuthStyle = "bearer",
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        default_model: str = consts.DEFAULT_MODEL,
+        allow_insecure_http: bool = False,
+        strict_options: bool = True,
+    ):
+        self._key = _resolve_key(api_key)
+        url = base_url or os.environ.get(consts.BASE_URL_ENV) or consts.DEFAULT_BASE_URL
+        self.base_url = check_base_url(url, allow_insecure=allow_insecure_http)
+        self.auth = auth
+        self.default_model = normalize_model_name(default_model)
+        self.strict_options = strict_options
+        policy = retry or RetryPolicy()
+        if max_retries is not None:
+            policy = attrs.evolve(policy, max_retries=max_retries)
+        self.retry = policy
+        # The retry loop's time source; tests swap in a fake one (and a Cooldown on it).
+        self._clock: Clock | None = None
+        self._cooldown = Cooldown()
+        if isinstance(timeout, NotGiven):
+            # An injected client keeps its own timeout unless one is passed here.
+            self._timeout = None if http_client is not None else _default_timeout()
+        else:
+            self._timeout = make_timeout(timeout)
+        self._transport = Transport(
+            base_url=self.base_url,
+            auth_headers=_auth_headers(self._key, auth),
+            timeout=self._timeout or _default_timeout(),
+            http_client=http_client,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<AsyncImageClient base_url={self.base_url!r} auth={self.auth!r} "
+            f"api_key=<redacted> default_model={self.default_model!r}>"
+        )
+
+    @property
+    def closed(self) -> bool:
+        """True after `aclose`; calls then raise `ClientClosedError`."""
+        return self._transport.closed
+
+    async def __aenter__(self) -> AsyncImageClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool (an injected ``http_client`` is left open)."""
+        await self._transport.aclose()
+
+    async def generate_content(
+        self,
+        model: str | None,
+        contents: ContentsInput,
+        *,
+        generation_config: GenerationConfig | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        system_instruction: str | Content | None = None,
+        cached_content: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> GenerateContentResponse:
+        """Call ``generateContent`` and return the parsed answer.
+
+        Args:
+            model: Model name, with or without ``google/`` (or ``models/``); None
+                for the client's ``default_model``.
+            contents: A prompt string, a `Part`, a `Content`, image bytes or paths,
+                or a list of them; loose items become one user turn.
+            generation_config: Generation options; None lets the server default
+                (``responseModalities`` TEXT and IMAGE).
+            safety_settings: Per-category blocking thresholds.
+            system_instruction: A system prompt (str or `Content`).
+            cached_content: Name of cached content to use as context.
+            timeout: Per-call override of the client's timeout; None disables it.
+            max_retries: Per-call override of the retry policy's ``max_retries``.
+
+        Returns:
+            The `GenerateContentResponse`; ``.call`` says how many attempts it took.
+            A blocked prompt is an answer too: check ``.blocked`` or use
+            ``.require_images()``.
+
+        Raises:
+            InvalidInputError: bad model name, contents or options (before sending).
+            APIStatusError: the server answered with an error (one subclass per
+                Google status), after retries.
+            APIConnectionError: no answer (``APITimeoutError`` for timeouts).
+            ResponseError: a 2xx whose body is not a valid response.
+            ClientClosedError: the client was closed.
+        """
+        name = normalize_model_name(model or self.default_model)
+        request = GenerateContentRequest(
+            contents=normalize_contents(contents),
+            generation_config=self._checked_config(name, generation_config),
+            safety_settings=_checked_safety(safety_settings),
+            system_instruction=_system_content(system_instruction),
+            cached_content=cached_content,
+        )
+        return await self._send(name, request, timeout=timeout, max_retries=max_retries)
+
+    async def generate_image(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        seed: int | None = None,
+        temperature: float | None = None,
+        text_only: bool = False,
+        system_instruction: str | Content | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> GenerateContentResponse:
+        """Generate an image from a text prompt; images are in ``response.images``.
+
+        Args:
+            prompt: What to draw; must not be empty.
+            model: Model name; None for the client's ``default_model``.
+            aspect_ratio: e.g. ``"16:9"``; checked against the model's table.
+            image_size: ``"1K"``, ``"2K"``, ``"4K"`` (``"1k"`` is accepted) or ``"512"``.
+            seed: Seed for reproducible output.
+            temperature: Sampling temperature.
+            text_only: Ask for text only (``responseModalities: ["TEXT"]``).
+            system_instruction: A system prompt.
+            safety_settings: Per-category blocking thresholds.
+            timeout: Per-call timeout override.
+            max_retries: Per-call retry override.
+
+        Raises:
+            InvalidInputError: empty prompt or unsupported options (before sending).
+            APIStatusError, APIConnectionError, ResponseError: as `generate_content`.
+        """
+        return await self.generate_content(
+            model,
+            _prompt_part(prompt),
+            generation_config=_image_config(
+                aspect_ratio, image_size, seed, temperature, text_only=text_only
+            ),
+            safety_settings=safety_settings,
+            system_instruction=system_instruction,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    async def edit_image(
+        self,
+        image: ImageInput | Sequence[ImageInput],
+        prompt: str,
+        *,
+        model: str | None = None,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        seed: int | None = None,
+        temperature: float | None = None,
+        system_instruction: str | Content | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> GenerateContentResponse:
+        """Edit (or combine) images following a text prompt.
+
+        Args:
+            image: One image or several: bytes, a path, a `Part`, a `GeneratedImage`.
+            prompt: The instruction; must not be empty.
+            model: As in `generate_image`.
+            aspect_ratio: As in `generate_image`; None keeps the model's choice.
+            image_size: As in `generate_image`.
+            seed: As in `generate_image`.
+            temperature: As in `generate_image`.
+            system_instruction: As in `generate_image`.
+            safety_settings: As in `generate_image`.
+            timeout: As in `generate_image`.
+            max_retries: As in `generate_image`.
+
+        Raises:
+            ImageInputError: missing file, empty data, or not an image (before sending).
+            InvalidInputError: empty prompt or unsupported options.
+            APIStatusError, APIConnectionError, ResponseError: as `generate_content`.
+        """
+        parts = [_prompt_part(prompt), *(_image_part(i) for i in _image_list(image))]
+        return await self.generate_content(
+            model,
+            parts,
+            generation_config=_image_config(aspect_ratio, image_size, seed, temperature),
+            safety_settings=safety_settings,
+            system_instruction=system_instruction,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    def _checked_config(
+        self, model: str, config: GenerationConfig | None
+    ) -> GenerationConfig | None:
+        if config is None:
+            return None
+        if not isinstance(config, GenerationConfig):
+            raise InvalidInputError(
+                f"generation_config must be a GenerationConfig, not {type(config).__name__}"
+            )
+        image = config.image_config
+        if image is None:
+            return config
+        ratio, size = validate_image_options(
+            model,
+            aspect_ratio=image.aspect_ratio,
+            image_size=image.image_size,
+            strict=self.strict_options,
+        )
+        image = attrs.evolve(image, aspect_ratio=ratio, image_size=size)
+        return attrs.evolve(config, image_config=image)
+
+    async def _send(
+        self,
+        model: str,
+        request: GenerateContentRequest,
+        *,
+        timeout: TimeoutTypes | NotGiven,
+        max_retries: int | None,
+    ) -> GenerateContentResponse:
+        path = f"/{consts.API_VERSION}/models/{model}:generateContent"
+        body = _wire.dumps(request)
+        call_timeout = self._timeout if isinstance(timeout, NotGiven) else make_timeout(timeout)
+        policy = self.retry
+        if max_retries is not None:
+            policy = attrs.evolve(policy, max_retries=max_retries)
+
+        async def attempt() -> tuple[GenerateContentResponse, HTTPAnswer]:
+            answer = await self._transport.post(path, body, timeout=call_timeout)
+            logger.debug("POST %s -> %s", path, answer.status_code)
+            return _parse(answer), answer
+
+        (response, answer), stats = await call_with_retries(
+            attempt,
+            policy=policy,
+            cooldown=self._cooldown,
+            label=f"generateContent {model}",
+            clock=self._clock,
+        )
+        call = stats.call_info(
+            request_id=request_id_from(answer.headers), http_status=answer.status_code
+        )
+        return attrs.evolve(response, call=call)
+
+
+def _parse(answer: HTTPAnswer) -> GenerateContentResponse:
+    if answer.status_code >= 300:
+        raise api_error_from_http(
+            answer.status_code, answer.headers, answer.content, response=answer.response
+        )
+    try:
+        return GenerateContentResponse.from_json(answer.content)
+    except ResponseError as exc:
+        exc.http_status = answer.status_code
+        raise
+
+
+def _prompt_part(prompt: str) -> Part:
+    if not isinstance(prompt, str):
+        raise InvalidInputError(f"prompt must be a str, not {type(prompt).__name__}")
+    if not prompt.strip():
+        raise InvalidInputError("the prompt is empty")
+    return Part.from_text(prompt)
+
+
+def _image_list(image: ImageInput | Sequence[ImageInput]) -> Sequence[ImageInput]:
+    if isinstance(image, Sequence) and not isinstance(image, str | bytes):
+        if not image:
+            raise InvalidInputError("no image to edit")
+        return image
+    return [image]
+
+
+def _image_part(image: ImageInput) -> Part:
+    if isinstance(image, GeneratedImage):
+        return Part.from_bytes(image.data, mime_type=image.mime_type)
+    if isinstance(image, Part):
+        return image
+    if isinstance(image, bytes):
+        return Part.from_bytes(image)
+    if isinstance(image, str | os.PathLike):
+        return Part.from_file(image)
+    raise InvalidInputError(f"cannot use {type(image).__name__} as an image")
+
+
+def _image_config(
+    aspect_ratio: str | None,
+    image_size: str | None,
+    seed: int | None,
+    temperature: float | None,
+    *,
+    text_only: bool = False,
+) -> GenerationConfig | None:
+    image = None
+    if aspect_ratio is not None or image_size is not None:
+        image = ImageConfig(aspect_ratio=aspect_ratio, image_size=image_size)
+    modalities = ("TEXT",) if text_only else None
+    if image is None and seed is None and temperature is None and modalities is None:
+        return None
+    return GenerationConfig(
+        image_config=image, seed=seed, temperature=temperature, response_modalities=modalities
+    )
+
+
+def _checked_safety(settings: Sequence[SafetySetting] | None) -> tuple[SafetySetting, ...] | None:
+    if settings is None:
+        return None
+    for setting in settings:
+        if not isinstance(setting, SafetySetting):
+            raise InvalidInputError(
+                f"safety_settings items must be SafetySetting, not {type(setting).__name__}"
+            )
+    return tuple(settings)
+
+
+def _system_content(instruction: str | Content | None) -> Content | None:
+    if instruction is None or isinstance(instruction, Content):
+        return instruction
+    if isinstance(instruction, str):
+        return Content(parts=[Part.from_text(instruction)])
+    raise InvalidInputError(
+        f"system_instruction must be str or Content, not {type(instruction).__name__}"
+    )

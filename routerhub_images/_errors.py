@@ -1,0 +1,524 @@
+"""The library's exception tree, and building an API error from an HTTP answer.
+
+Every exception the library raises on purpose derives from `RouterHubError`. Errors
+pickle with their attributes (batch users run process pools); the live HTTP
+response is the one thing dropped on the way.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+from ._constants import ERROR_EXCERPT_CHARS, REQUEST_ID_HEADERS
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AbortedError",
+    "AlreadyExistsError",
+    "CallInfo",
+    "ClientClosedError",
+    "ConfigurationError",
+    "DeadlineExceededError",
+    "ErrorDetails",
+    "ErrorInfo",
+    "FailedPreconditionError",
+    "HelpLink",
+    "InsecureTransportError",
+    "InsufficientCreditError",
+    "InternalServerError",
+    "InvalidArgumentError",
+    "InvalidInputError",
+    "MissingAPIKeyError",
+    "NoImageError",
+    "NotFoundError",
+    "NotImplementedAPIError",
+    "OperationCancelledError",
+    "OutOfRangeError",
+    "PermissionDeniedError",
+    "PromptBlockedError",
+    "QuotaViolation",
+    "ResourceExhaustedError",
+    "ResponseError",
+    "RouterHubError",
+    "UnauthenticatedError",
+    "UnavailableError",
+    "UnknownAPIError",
+    "api_error_from_http",
+]
+
+
+@attrs.frozen(kw_only=True)
+class CallInfo:
+    """What it took to get an answer: attached to every response and every error."""
+
+    attempts: int
+    """HTTP attempts made (1 when the first one answered)."""
+    backoff_seconds: float = 0.0
+    """Seconds spent waiting between attempts."""
+    elapsed_seconds: float = 0.0
+    """Seconds from the call to its answer, waits included."""
+    request_id: str | None = None
+    """The server's request id header of the last attempt, if it sent one."""
+    http_status: int | None = None
+    """HTTP status of the last attempt; None when no answer arrived."""
+
+
+def _rebuild(cls: type[RouterHubError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class RouterHubError(Exception):
+    """Base of every exception this library raises on purpose."""
+
+    call: CallInfo | None = None
+    """Attempts, waits and request id of the call that failed, when it got that far."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = {k: v for k, v in self.__dict__.items() if k != "response"}
+        return (_rebuild, (type(self), self.args, state))
+
+
+class InvalidInputError(RouterHubError, ValueError):
+    """An argument was rejected before any network call (bad model name, empty image, ...)."""
+
+
+class ConfigurationError(RouterHubError):
+    """The client was set up in a way that cannot work."""
+
+
+class MissingAPIKeyError(ConfigurationError):
+    """No API key was passed and the environment variable is unset."""
+
+
+class InsecureTransportError(ConfigurationError):
+    """The key would travel in clear text over ``http://`` to a host that is not loopback."""
+
+
+class ClientClosedError(RouterHubError, RuntimeError):
+    """The client was used after `aclose()` / `close()`."""
+
+
+class ResponseError(RouterHubError):
+    """A 2xx answer whose body is not a valid generateContent response.
+
+    ``path`` names the JSON location at fault (``$.candidates[0].content.parts[1]``).
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, http_status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.http_status = http_status
+
+
+class NoImageError(RouterHubError):
+    """An answer came back without an image; ``reason`` is the finish or block reason.
+
+    Raised only on request, by `GenerateContentResponse.require_images`.
+    """
+
+    def __init__(self, message: str, *, reason: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+
+
+class PromptBlockedError(NoImageError):
+    """The prompt itself was blocked (``promptFeedback.blockReason``); HTTP was 200."""
+
+
+class APIConnectionError(RouterHubError):
+    """No usable HTTP answer arrived: connection refused, reset, or dropped mid-answer.
+
+    ``request_sent`` is False only when we know the request never reached the server
+    (so retrying cannot cause a second, billed generation).
+    """
+
+    def __init__(self, message: str, *, request_sent: bool = True):
+        super().__init__(message)
+        self.message = message
+        self.request_sent = request_sent
+
+
+class APITimeoutError(APIConnectionError):
+    """A timeout expired; ``phase`` is ``connect``, ``read``, ``write`` or ``pool``."""
+
+    def __init__(self, message: str, *, phase: str, request_sent: bool = True):
+        super().__init__(message, request_sent=request_sent)
+        self.phase = phase
+
+
+@attrs.frozen(kw_only=True)
+class QuotaViolation:
+    """One ``google.rpc.QuotaFailure`` violation."""
+
+    subject: str | None = None
+    description: str | None = None
+    quota_metric: str | None = None
+    quota_id: str | None = None
+    quota_dimensions: Mapping[str, str] = attrs.field(factory=dict)
+    quota_value: str | None = None
+
+    @property
+    def is_per_day(self) -> bool:
+        """True when the quota is a daily one: it will not clear within minutes."""
+        names = f"{self.quota_id or ''} {self.quota_metric or ''}".lower()
+        return "perday" in names or "per_day" in names or "daily" in names
+
+
+@attrs.frozen(kw_only=True)
+class ErrorInfo:
+    """A ``google.rpc.ErrorInfo`` detail: a machine-readable reason."""
+
+    reason: str | None = None
+    domain: str | None = None
+    metadata: Mapping[str, str] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class HelpLink:
+    """One link of a ``google.rpc.Help`` detail."""
+
+    description: str | None = None
+    url: str | None = None
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)s\s*$")
+
+
+def parse_duration(value: object) -> float | None:
+    """Seconds of a proto3 JSON Duration such as ``"48.8s"``; None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    match = _DURATION.match(value)
+    return float(match.group(1)) if match else None
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _str_map(value: object) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _dicts(value: object) -> list[Mapping[str, Any]]:
+    if not isinstance(value, Sequence) or isinstance(value, str | bytes):
+        return []
+    return [item for item in value if isinstance(item, Mapping)]
+
+
+@attrs.frozen(kw_only=True)
+class ErrorDetails:
+    """The typed view of ``error.details``; ``raw`` keeps every detail as sent."""
+
+    retry_delay: float | None = None
+    """Seconds from ``google.rpc.RetryInfo.retryDelay``: the server's own wait."""
+    quota_violations: tuple[QuotaViolation, ...] = ()
+    error_info: ErrorInfo | None = None
+    help_links: tuple[HelpLink, ...] = ()
+    raw: tuple[Mapping[str, Any], ...] = ()
+
+    @classmethod
+    def parse(cls, details: object) -> ErrorDetails:
+        """Read the details Google defines; anything malformed is kept in ``raw`` only."""
+        raw = tuple(_dicts(details))
+        fields: dict[str, Any] = {"raw": raw}
+        for detail in raw:
+            kind = str(detail.get("@type", "")).rsplit("/", 1)[-1]
+            if kind == "google.rpc.RetryInfo":
+                fields["retry_delay"] = parse_duration(detail.get("retryDelay"))
+            elif kind == "google.rpc.QuotaFailure":
+                fields["quota_violations"] = tuple(
+                    _quota_violation(v) for v in _dicts(detail.get("violations"))
+                )
+            elif kind == "google.rpc.ErrorInfo":
+                fields["error_info"] = ErrorInfo(
+                    reason=_str_or_none(detail.get("reason")),
+                    domain=_str_or_none(detail.get("domain")),
+                    metadata=_str_map(detail.get("metadata")),
+                )
+            elif kind == "google.rpc.Help":
+                fields["help_links"] = tuple(
+                    HelpLink(
+                        description=_str_or_none(link.get("description")),
+                        url=_str_or_none(link.get("url")),
+                    )
+                    for link in _dicts(detail.get("links"))
+                )
+        return cls(**fields)
+
+
+def _quota_violation(raw: Mapping[str, Any]) -> QuotaViolation:
+    return QuotaViolation(
+        subject=_str_or_none(raw.get("subject")),
+        description=_str_or_none(raw.get("description")),
+        quota_metric=_str_or_none(raw.get("quotaMetric")),
+        quota_id=_str_or_none(raw.get("quotaId")),
+        quota_dimensions=_str_map(raw.get("quotaDimensions")),
+        quota_value=_str_or_none(raw.get("quotaValue")),
+    )
+
+
+class APIStatusError(RouterHubError):
+    """The server answered with an error (Google's ``{"error": {...}}`` or a bare HTTP error).
+
+    Attributes: ``code`` (HTTP status), ``status`` (Google status such as
+    ``INVALID_ARGUMENT``, or None when the body had none), ``message``, ``details``
+    (`ErrorDetails`), ``request_id``, ``headers``, ``call`` (`CallInfo`) and
+    ``response`` (the `httpx.Response`; None after unpickling).
+    """
+
+    google_status: ClassVar[str | None] = None
+    """The Google status this class stands for."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int,
+        status: str | None = None,
+        details: ErrorDetails | None = None,
+        headers: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+        response: httpx.Response | None = None,
+    ):
+        super().__init__(f"{code} {status or self.google_status or 'HTTP error'}: {message}")
+        self.message = message
+        self.code = code
+        self.status = status
+        self.details = details or ErrorDetails()
+        self.headers = dict(headers or {})
+        self.request_id = request_id
+        self.response = response
+
+    @property
+    def retry_delay(self) -> float | None:
+        """The server's RetryInfo delay in seconds, if it sent one."""
+        return self.details.retry_delay
+
+
+class InvalidArgumentError(APIStatusError):
+    """INVALID_ARGUMENT (400): the request is malformed; retrying cannot help."""
+
+    google_status = "INVALID_ARGUMENT"
+
+
+class FailedPreconditionError(APIStatusError):
+    """FAILED_PRECONDITION (400): e.g. the service is not available in your region."""
+
+    google_status = "FAILED_PRECONDITION"
+
+
+class OutOfRangeError(APIStatusError):
+    """OUT_OF_RANGE (400)."""
+
+    google_status = "OUT_OF_RANGE"
+
+
+class UnauthenticatedError(APIStatusError):
+    """UNAUTHENTICATED (401): the key is missing, wrong or revoked."""
+
+    google_status = "UNAUTHENTICATED"
+
+
+class PermissionDeniedError(APIStatusError):
+    """PERMISSION_DENIED (403): the key may not use this model or resource."""
+
+    google_status = "PERMISSION_DENIED"
+
+
+class NotFoundError(APIStatusError):
+    """NOT_FOUND (404): unknown model or resource."""
+
+    google_status = "NOT_FOUND"
+
+
+class AbortedError(APIStatusError):
+    """ABORTED (409): a concurrency conflict; safe to retry."""
+
+    google_status = "ABORTED"
+
+
+class AlreadyExistsError(APIStatusError):
+    """ALREADY_EXISTS (409)."""
+
+    google_status = "ALREADY_EXISTS"
+
+
+class ResourceExhaustedError(APIStatusError):
+    """RESOURCE_EXHAUSTED (429): a rate limit or quota; see ``retry_delay`` and quotas."""
+
+    google_status = "RESOURCE_EXHAUSTED"
+
+    @property
+    def is_daily_quota(self) -> bool:
+        """True when a QuotaFailure names a per-day quota (it will not clear soon)."""
+        return any(v.is_per_day for v in self.details.quota_violations)
+
+
+class InsufficientCreditError(APIStatusError):
+    """HTTP 402 RESOURCE_EXHAUSTED: the prepaid credit is used up; never retried.
+
+    Deliberately not a `ResourceExhaustedError`, so code that backs off on rate limits
+    does not wait forever on an empty balance.
+    """
+
+    google_status = "RESOURCE_EXHAUSTED"
+
+
+class OperationCancelledError(APIStatusError):
+    """CANCELLED (499): the operation was cancelled, typically by the caller."""
+
+    google_status = "CANCELLED"
+
+
+class InternalServerError(APIStatusError):
+    """INTERNAL (500): a server fault; retried."""
+
+    google_status = "INTERNAL"
+
+
+class NotImplementedAPIError(APIStatusError):
+    """NOT_IMPLEMENTED (501): the operation is not supported."""
+
+    google_status = "NOT_IMPLEMENTED"
+
+
+class UnavailableError(APIStatusError):
+    """UNAVAILABLE (503, or a 502 from a proxy): overloaded or down; retried."""
+
+    google_status = "UNAVAILABLE"
+
+
+class DeadlineExceededError(APIStatusError):
+    """DEADLINE_EXCEEDED (504): the server gave up in time; retried."""
+
+    google_status = "DEADLINE_EXCEEDED"
+
+
+class UnknownAPIError(APIStatusError):
+    """UNKNOWN or any status this library does not know yet."""
+
+    google_status = "UNKNOWN"
+
+
+_BY_STATUS: Mapping[str, type[APIStatusError]] = {
+    cls.google_status: cls
+    for cls in (
+        InvalidArgumentError,
+        FailedPreconditionError,
+        OutOfRangeError,
+        UnauthenticatedError,
+        PermissionDeniedError,
+        NotFoundError,
+        AbortedError,
+        AlreadyExistsError,
+        ResourceExhaustedError,
+        OperationCancelledError,
+        InternalServerError,
+        NotImplementedAPIError,
+        UnavailableError,
+        DeadlineExceededError,
+        UnknownAPIError,
+    )
+    if cls.google_status
+}
+
+# Google's HTTP mapping of canonical codes, used when the body names no status.
+_BY_HTTP_CODE: Mapping[int, type[APIStatusError]] = {
+    400: InvalidArgumentError,
+    401: UnauthenticatedError,
+    402: InsufficientCreditError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    408: DeadlineExceededError,
+    409: AbortedError,
+    429: ResourceExhaustedError,
+    499: OperationCancelledError,
+    500: InternalServerError,
+    501: NotImplementedAPIError,
+    502: UnavailableError,
+    503: UnavailableError,
+    504: DeadlineExceededError,
+}
+
+
+def error_class(code: int, status: str | None) -> type[APIStatusError]:
+    """The exception class for an HTTP code and an optional Google status."""
+    if code == 402:
+        return InsufficientCreditError
+    if status is not None:
+        return _BY_STATUS.get(status, UnknownAPIError)
+    return _BY_HTTP_CODE.get(code, UnknownAPIError)
+
+
+def _excerpt(body: bytes) -> str:
+    text = body[: ERROR_EXCERPT_CHARS * 4].decode("utf-8", "replace")
+    text = " ".join(text.split())
+    if len(text) > ERROR_EXCERPT_CHARS:
+        text = text[:ERROR_EXCERPT_CHARS] + "..."
+    return text or "(empty body)"
+
+
+def _error_object(body: bytes) -> Mapping[str, Any] | None:
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
+        return None
+    if isinstance(payload, list) and payload:  # transcoded gRPC errors come as [{...}]
+        payload = payload[0]
+    if isinstance(payload, Mapping):
+        error = payload.get("error")
+        if isinstance(error, Mapping):
+            return error
+    return None
+
+
+def request_id_from(headers: Mapping[str, str]) -> str | None:
+    """The server's request id from the first known header present."""
+    for name in REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
+    return None
+
+
+def api_error_from_http(
+    code: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    response: httpx.Response | None = None,
+) -> APIStatusError:
+    """Build the typed error for a non-2xx answer; never raises on a strange body."""
+    error = _error_object(body)
+    status = _str_or_none(error.get("status")) if error else None
+    message = _str_or_none(error.get("message")) if error else None
+    if not message:
+        message = _excerpt(body)
+    cls = error_class(code, status)
+    return cls(
+        message,
+        code=code,
+        status=status,
+        details=ErrorDetails.parse(error.get("details") if error else None),
+        headers=headers,
+        request_id=request_id_from(headers),
+        response=response,
+    )

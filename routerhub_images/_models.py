@@ -1,0 +1,253 @@
+"""Model names and what each known model supports, kept in one table.
+
+The table describes the models as of this release. Newer models and new sizes or aspect
+ratios keep working: unknown models are only shape-checked, and ``strict=False`` lets a
+value through that this table does not list yet.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+from collections.abc import Mapping
+from fractions import Fraction
+
+import attrs
+
+from ._errors import InvalidInputError
+
+
+class InvalidModelError(InvalidInputError):
+    """A model name is malformed (empty, has spaces, ``..`` segments, URL syntax, ...)."""
+
+
+class InvalidImageConfigError(InvalidInputError):
+    """An image size or aspect ratio is malformed or not supported by the model."""
+
+
+@attrs.frozen
+class ModelInfo:
+    """What one image model supports.
+
+    Attributes:
+        name: Canonical model name, ``google/...``.
+        image_sizes: Accepted ``imageSize`` values, smallest first (``"1K"``, ...).
+        aspect_ratios: Accepted ``aspectRatio`` values (``"16:9"``, ...).
+        draft_images: Whether the model may return draft images in ``thought`` parts
+            before the final one.
+        description: One line for humans (CLI listings, docs).
+
+    """
+
+    name: str
+    image_sizes: tuple[str, ...]
+    aspect_ratios: tuple[str, ...]
+    draft_images: bool
+    description: str
+
+
+GEMINI_2_5_FLASH_IMAGE = "google/gemini-2.5-flash-image"
+"""Gemini 2.5 Flash Image ("Nano Banana"): fast, 1K output only."""
+
+GEMINI_3_PRO_IMAGE_PREVIEW = "google/gemini-3-pro-image-preview"
+"""Gemini 3 Pro Image (preview): highest quality, up to 4K, returns draft images."""
+
+GEMINI_3_1_FLASH_IMAGE_PREVIEW = "google/gemini-3.1-flash-image-preview"
+"""Gemini 3.1 Flash Image (preview): 512 to 4K, extra-wide and extra-tall ratios."""
+
+_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
+_EXTREME_RATIOS = ("1:4", "4:1", "1:8", "8:1")
+
+_TABLE = (
+    ModelInfo(
+        name=GEMINI_2_5_FLASH_IMAGE,
+        image_sizes=("1K",),
+        aspect_ratios=_RATIOS,
+        draft_images=False,
+        description="Gemini 2.5 Flash Image: fast generation and editing at 1K.",
+    ),
+    ModelInfo(
+        name=GEMINI_3_PRO_IMAGE_PREVIEW,
+        image_sizes=("1K", "2K", "4K"),
+        aspect_ratios=_RATIOS,
+        draft_images=True,
+        description="Gemini 3 Pro Image (preview): highest quality, up to 4K.",
+    ),
+    ModelInfo(
+        name=GEMINI_3_1_FLASH_IMAGE_PREVIEW,
+        image_sizes=("512", "1K", "2K", "4K"),
+        aspect_ratios=_RATIOS + _EXTREME_RATIOS,
+        draft_images=True,
+        description="Gemini 3.1 Flash Image (preview): 512 to 4K, ratios up to 8:1.",
+    ),
+)
+
+MODELS: Mapping[str, ModelInfo] = types.MappingProxyType({info.name: info for info in _TABLE})
+"""Known models by canonical name (read-only)."""
+
+
+def _ratio_value(ratio: str) -> Fraction:
+    """The width/height quotient of a ``W:H`` aspect ratio."""
+    width, height = ratio.split(":")
+    return Fraction(int(width), int(height))
+
+
+def _size_pixels(size: str) -> int:
+    """The nominal edge length of an image size (``"1K"`` is 1024)."""
+    return int(size[:-1]) * 1024 if size.endswith("K") else int(size)
+
+
+ASPECT_RATIOS: tuple[str, ...] = tuple(
+    sorted({r for info in _TABLE for r in info.aspect_ratios}, key=_ratio_value)
+)
+"""Every aspect ratio some known model supports, from the tallest to the widest."""
+
+IMAGE_SIZES: tuple[str, ...] = tuple(
+    sorted({s for info in _TABLE for s in info.image_sizes}, key=_size_pixels)
+)
+"""Every image size some known model supports, smallest first."""
+
+_DEFAULT_VENDOR = "google"
+_MODELS_PREFIX = "models/"
+_NAME_CHARS_RE = re.compile(r"[A-Za-z0-9._/-]+")
+_RATIO_RE = re.compile(r"[1-9][0-9]*:[1-9][0-9]*")
+_SIZE_RE = re.compile(r"[1-9][0-9]*K?")
+
+
+def normalize_model_name(name: str) -> str:
+    """Return the canonical ``vendor/model`` form of a model name.
+
+    ``gemini-x``, ``google/gemini-x``, ``models/gemini-x`` and ``models/google/gemini-x``
+    all become ``google/gemini-x``; a name with another vendor (``acme/foo``) keeps it.
+    Unknown models are accepted: only the shape is checked, because the name ends up in
+    the URL path (``/v1beta/models/{name}:generateContent``).
+
+    Raises:
+        InvalidModelError: *name* is not a ``str``, is empty, has characters outside
+            ``[A-Za-z0-9._/-]`` (spaces, ``:``, ``?``, ``#``, ``%``, backslash, ...), starts or
+            ends with ``/``, or has an empty, ``.`` or ``..`` segment.
+
+    """
+    if not isinstance(name, str):
+        raise InvalidModelError(f"model name must be a str, not {type(name).__name__}")
+    _check_model_name(name)
+    while name.startswith(_MODELS_PREFIX):
+        name = name.removeprefix(_MODELS_PREFIX)
+    return name if "/" in name else f"{_DEFAULT_VENDOR}/{name}"
+
+
+def _check_model_name(name: str) -> None:
+    """Reject model names that are empty or could change the meaning of the URL."""
+    if not name.strip():
+        raise InvalidModelError("model name is empty")
+    if not _NAME_CHARS_RE.fullmatch(name):
+        bad = sorted({c for c in name if not _NAME_CHARS_RE.fullmatch(c)})
+        raise InvalidModelError(
+            f"model name {name!r} has characters outside [A-Za-z0-9._/-]: {''.join(bad)!r}"
+        )
+    if name.startswith("/") or name.endswith("/"):
+        raise InvalidModelError(f"model name {name!r} must not start or end with '/'")
+    if any(segment in ("", ".", "..") for segment in name.split("/")):
+        raise InvalidModelError(f"model name {name!r} has an empty, '.' or '..' segment")
+
+
+def model_path_segment(name: str) -> str:
+    """Return the model's part of the URL path: its canonical name.
+
+    The client builds ``/v1beta/models/{segment}:generateContent`` from it; the checks of
+    :func:`normalize_model_name` guarantee it cannot add path segments, a query or a method.
+
+    Raises:
+        InvalidModelError: as :func:`normalize_model_name`.
+
+    """
+    return normalize_model_name(name)
+
+
+def model_info(name: str) -> ModelInfo | None:
+    """Return what the model supports, or ``None`` if this table does not know it.
+
+    Raises:
+        InvalidModelError: *name* is malformed (see :func:`normalize_model_name`).
+
+    """
+    return MODELS.get(normalize_model_name(name))
+
+
+def normalize_image_size(size: str) -> str:
+    """Return a known image size in canonical form: ``"1k"`` or ``" 1K "`` becomes ``"1K"``.
+
+    Raises:
+        InvalidImageConfigError: *size* is not one of :data:`IMAGE_SIZES`.
+
+    """
+    canonical = _size_shape(size)
+    if canonical not in IMAGE_SIZES:
+        supported = ", ".join(IMAGE_SIZES)
+        raise InvalidImageConfigError(f"image_size {size!r} is not one of: {supported}")
+    return canonical
+
+
+def _size_shape(size: str) -> str:
+    """Uppercase and strip an image size and check it looks like ``"2K"`` or ``"512"``."""
+    if not isinstance(size, str):
+        raise InvalidImageConfigError(f"image_size must be a str, not {type(size).__name__}")
+    canonical = size.strip().upper()
+    if not _SIZE_RE.fullmatch(canonical):
+        raise InvalidImageConfigError(f"image_size {size!r} is not like '1K', '2K' or '512'")
+    return canonical
+
+
+def _ratio_shape(ratio: str) -> str:
+    """Strip an aspect ratio and check it looks like ``"16:9"``."""
+    if not isinstance(ratio, str):
+        raise InvalidImageConfigError(f"aspect_ratio must be a str, not {type(ratio).__name__}")
+    canonical = ratio.strip()
+    if not _RATIO_RE.fullmatch(canonical):
+        raise InvalidImageConfigError(f"aspect_ratio {ratio!r} is not like '16:9'")
+    return canonical
+
+
+def validate_image_options(
+    model: str,
+    *,
+    aspect_ratio: str | None = None,
+    image_size: str | None = None,
+    strict: bool = True,
+) -> tuple[str | None, str | None]:
+    """Check an aspect ratio and image size for *model* and return them normalized.
+
+    For a model in :data:`MODELS` with *strict* on, each value must be one the model
+    supports. For unknown models the ratio must look like ``W:H`` and the size must be one
+    of :data:`IMAGE_SIZES`; with *strict* off any ``W:H`` ratio and any ``NK`` or bare
+    number size pass, for values newer than this table.
+
+    Returns:
+        ``(aspect_ratio, image_size)``, stripped and with sizes uppercased (``"2K"``);
+        ``None`` stays ``None``.
+
+    Raises:
+        InvalidModelError: *model* is malformed.
+        InvalidImageConfigError: a value is malformed or not supported by the model.
+
+    """
+    info = model_info(model)
+    ratio = None if aspect_ratio is None else _ratio_shape(aspect_ratio)
+    size = None if image_size is None else _size_shape(image_size)
+    if strict and info is not None:
+        supported_by = f"supported by {info.name}"
+        _check_supported("aspect_ratio", ratio, info.aspect_ratios, supported_by)
+        _check_supported("image_size", size, info.image_sizes, supported_by)
+    elif strict:
+        _check_supported("image_size", size, IMAGE_SIZES, "a known image size")
+    return ratio, size
+
+
+def _check_supported(option: str, value: str | None, supported: tuple[str, ...], what: str) -> None:
+    """Reject *value* unless it is in *supported*, naming the values that are."""
+    if value is None or value in supported:
+        return
+    raise InvalidImageConfigError(
+        f"{option} {value!r} is not {what} (supported: {', '.join(supported)}); "
+        "pass strict=False for values newer than this table"
+    )

@@ -1,0 +1,606 @@
+"""Retrying: the policy, the pure "wait how long, or give up" decision, and the loop.
+
+All retry logic of the library lives here. `retry_delay` decides without HTTP or
+sleeping, so every rule is testable on its own; `call_with_retries` runs an attempt
+function under a `RetryPolicy`, waiting on an injectable `Clock` and a client-wide
+`Cooldown`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import logging
+import math
+import random as _random
+import re
+import time as _time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import timezone
+from typing import Any, Protocol, TypeVar
+
+import anyio
+import attrs
+
+from ._constants import (
+    BACKOFF_EXP_BASE,
+    BACKOFF_INITIAL,
+    BACKOFF_MAX,
+    LOGGER_NAME,
+    MAX_RETRIES,
+    RETRY_DEADLINE,
+)
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    CallInfo,
+    InsufficientCreditError,
+    ResourceExhaustedError,
+    RouterHubError,
+)
+
+__all__ = [
+    "DEFAULT_RETRY_HTTP_CODES",
+    "DEFAULT_RETRY_STATUSES",
+    "Clock",
+    "Cooldown",
+    "RetryPolicy",
+    "RetryStats",
+    "SystemClock",
+    "call_with_retries",
+    "instant_retries",
+    "instant_retries_enabled",
+    "parse_retry_after",
+    "retry_delay",
+    "set_instant_retries",
+]
+
+T = TypeVar("T")
+
+logger = logging.getLogger(LOGGER_NAME)
+
+DEFAULT_RETRY_STATUSES: frozenset[str] = frozenset(
+    {"RESOURCE_EXHAUSTED", "UNAVAILABLE", "INTERNAL", "DEADLINE_EXCEEDED", "ABORTED"}
+)
+"""Google statuses retried by default: transient by Google's own definition."""
+
+DEFAULT_RETRY_HTTP_CODES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
+"""HTTP codes retried by default when the error body named no Google status."""
+
+_RETRY_INFO = "retry-info"
+_RETRY_AFTER = "retry-after"
+_BACKOFF = "backoff"
+
+
+def _str_set(values: frozenset[str] | set[str] | tuple[str, ...] | list[str]) -> frozenset[str]:
+    return frozenset(values)
+
+
+def _int_set(values: frozenset[int] | set[int] | tuple[int, ...] | list[int]) -> frozenset[int]:
+    return frozenset(values)
+
+
+_non_negative = attrs.validators.ge(0.0)
+
+
+def _non_negative_or_none(
+    _instance: object, attribute: attrs.Attribute[Any], value: float | None
+) -> None:
+    if value is not None and not value >= 0:
+        msg = f"'{attribute.name}' must be >= 0 or None: {value!r}"
+        raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """When and how long to wait before trying a failed call again.
+
+    A failed attempt is retried after a wait chosen in this order:
+
+    1. the server's ``google.rpc.RetryInfo.retryDelay``, if the error carries one;
+    2. the ``Retry-After`` header (seconds or an HTTP date);
+    3. otherwise exponential backoff with full jitter::
+
+           wait = random() * min(max_backoff, initial * exp_base ** (attempt - 1))
+
+       where ``attempt`` is the number of attempts made so far (1 after the first
+       failure) and ``random()`` is uniform in ``[0, 1)``.
+
+    Whatever the source, a wait that would end past ``deadline`` means giving up at
+    once rather than sleeping past the caller's budget.
+
+    Args:
+        max_retries: Retries after the first attempt; ``0`` disables retrying.
+            Defaults to `MAX_RETRIES`.
+        initial: Seconds, the backoff cap of the first retry (`BACKOFF_INITIAL`).
+        max_backoff: Seconds, the largest backoff cap (`BACKOFF_MAX`). Server-chosen
+            waits are not capped by it; ``deadline`` bounds them instead.
+        exp_base: Growth factor of the cap per attempt, at least 1 (`BACKOFF_EXP_BASE`).
+        deadline: Seconds, the overall budget of one call, attempts and waits
+            included (`RETRY_DEADLINE`); None for no budget.
+        retry_statuses: Google statuses (``error.status``) that are retried.
+        retry_http_codes: HTTP codes retried when the error body named no status.
+        retry_sent_requests: Whether to retry a read or write timeout, or a
+            connection dropped, *after the request was sent*. Off by default because
+            the server may already have generated the image, and billed for it:
+            retrying can pay twice for one picture. Connect timeouts and failures
+            known to precede sending are always retried.
+
+    Raises:
+        ValueError: A number is negative, or ``exp_base`` is below 1.
+    """
+
+    max_retries: int = attrs.field(
+        default=MAX_RETRIES, validator=[attrs.validators.instance_of(int), attrs.validators.ge(0)]
+    )
+    initial: float = attrs.field(default=BACKOFF_INITIAL, validator=_non_negative)
+    max_backoff: float = attrs.field(default=BACKOFF_MAX, validator=_non_negative)
+    exp_base: float = attrs.field(default=BACKOFF_EXP_BASE, validator=attrs.validators.ge(1.0))
+    deadline: float | None = attrs.field(default=RETRY_DEADLINE, validator=_non_negative_or_none)
+    retry_statuses: frozenset[str] = attrs.field(default=DEFAULT_RETRY_STATUSES, converter=_str_set)
+    retry_http_codes: frozenset[int] = attrs.field(
+        default=DEFAULT_RETRY_HTTP_CODES, converter=_int_set
+    )
+    retry_sent_requests: bool = False
+
+    @property
+    def max_attempts(self) -> int:
+        """Attempts in all: the first one plus ``max_retries``."""
+        return self.max_retries + 1
+
+
+@attrs.frozen(kw_only=True)
+class RetryStats:
+    """What a successful `call_with_retries` took."""
+
+    attempts: int
+    """Attempts made, the successful one included."""
+    backoff_seconds: float
+    """Seconds spent waiting between attempts, cooldowns included."""
+    elapsed_seconds: float
+    """Seconds from the start of the call to its answer."""
+
+    def call_info(
+        self, *, request_id: str | None = None, http_status: int | None = None
+    ) -> CallInfo:
+        """The `CallInfo` to attach to a response from these stats."""
+        return CallInfo(
+            attempts=self.attempts,
+            backoff_seconds=self.backoff_seconds,
+            elapsed_seconds=self.elapsed_seconds,
+            request_id=request_id,
+            http_status=http_status,
+        )
+
+
+# --- the decision -----------------------------------------------------------------
+
+_SECONDS = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
+
+
+def parse_retry_after(value: str, *, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header value.
+
+    Args:
+        value: Delay seconds (``"120"``, fractions accepted) or an HTTP date
+            (``"Wed, 21 Oct 2015 07:28:00 GMT"``).
+        now: The current wall-clock time (`time.time`), to turn a date into seconds.
+
+    Returns:
+        The wait in seconds, never negative (a past date means ``0.0``); None when
+        the value is neither form, so the caller falls back to its own backoff.
+    """
+    text = value.strip()
+    if _SECONDS.match(text):
+        seconds = float(text)
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000" means UTC with no source zone (RFC 5322)
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, when.timestamp() - now)
+
+
+def _is_retryable(policy: RetryPolicy, error: BaseException) -> bool:
+    if isinstance(error, APIStatusError):
+        return _is_retryable_status(policy, error)
+    if isinstance(error, APIConnectionError):
+        return _is_retryable_connection(policy, error)
+    return False
+
+
+def _is_retryable_status(policy: RetryPolicy, error: APIStatusError) -> bool:
+    if isinstance(error, InsufficientCreditError):
+        return False
+    if isinstance(error, ResourceExhaustedError) and error.is_daily_quota:
+        return False
+    if error.status is not None:
+        return error.status in policy.retry_statuses
+    return error.code in policy.retry_http_codes
+
+
+def _is_retryable_connection(policy: RetryPolicy, error: APIConnectionError) -> bool:
+    phase = error.phase if isinstance(error, APITimeoutError) else None
+    if phase == "pool":  # our own pool is saturated; retrying only adds load
+        return False
+    if phase == "connect" or not error.request_sent:
+        return True
+    return policy.retry_sent_requests
+
+
+def _server_delay(error: BaseException, now: float | None) -> tuple[float, str] | None:
+    if not isinstance(error, APIStatusError):
+        return None
+    if error.details.retry_delay is not None:
+        return error.details.retry_delay, _RETRY_INFO
+    header = error.headers.get("retry-after")
+    if header is None:
+        return None
+    seconds = parse_retry_after(header, now=_time.time() if now is None else now)
+    return None if seconds is None else (seconds, _RETRY_AFTER)
+
+
+def _backoff(policy: RetryPolicy, attempt: int, random: Callable[[], float]) -> float:
+    try:
+        cap = policy.initial * policy.exp_base ** (attempt - 1)
+    except OverflowError:
+        cap = policy.max_backoff
+    return random() * min(policy.max_backoff, cap)
+
+
+@attrs.frozen
+class _Decision:
+    delay: float | None
+    """Seconds to wait, or None to give up."""
+    reason: str
+    """Where the delay came from, or why we give up."""
+
+
+def _decide(
+    policy: RetryPolicy,
+    error: BaseException,
+    *,
+    attempt: int,
+    elapsed: float,
+    random: Callable[[], float],
+    now: float | None,
+) -> _Decision:
+    if attempt > policy.max_retries:
+        return _Decision(None, f"{attempt} attempt(s) made, max_retries={policy.max_retries}")
+    if not _is_retryable(policy, error):
+        return _Decision(None, "not retryable")
+    delay, source = _server_delay(error, now) or (_backoff(policy, attempt, random), _BACKOFF)
+    if policy.deadline is not None and elapsed + delay > policy.deadline:
+        left = max(0.0, policy.deadline - elapsed)
+        return _Decision(None, f"a {delay:.2f} s wait ({source}) exceeds the {left:.2f} s left")
+    return _Decision(delay, source)
+
+
+def retry_delay(
+    policy: RetryPolicy,
+    error: BaseException,
+    *,
+    attempt: int,
+    elapsed: float,
+    random: Callable[[], float],
+    now: float | None = None,
+) -> float | None:
+    """Seconds to wait before the next attempt, or None to give up.
+
+    A pure function: no I/O, no sleeping, no clock reads unless ``now`` is None and a
+    ``Retry-After`` date must be converted.
+
+    Retried: `APIStatusError` whose ``status`` is in ``policy.retry_statuses`` (or,
+    with no status, whose ``code`` is in ``policy.retry_http_codes``); a connect
+    timeout; an `APIConnectionError` with ``request_sent=False``; other connection
+    errors and read/write timeouts only with ``policy.retry_sent_requests``.
+    Never retried: `InsufficientCreditError` (402), a `ResourceExhaustedError` whose
+    QuotaFailure names a per-day quota, a ``pool`` timeout, and anything else
+    (`ResponseError`, programming errors, cancellation).
+
+    The wait is the server's RetryInfo delay, else its ``Retry-After`` header, else
+    ``random() * min(max_backoff, initial * exp_base ** (attempt - 1))``.
+
+    Args:
+        policy: The rules to apply.
+        error: What the failed attempt raised.
+        attempt: Attempts made so far, the failed one included (1 after the first).
+        elapsed: Seconds since the call started, waits included.
+        random: Uniform source in ``[0, 1)`` for the jitter.
+        now: Wall-clock time for ``Retry-After`` dates; `time.time` when None.
+
+    Returns:
+        The wait in seconds; None after ``max_retries`` retries, for an error that is
+        not retried, or when the wait would end past ``policy.deadline``.
+    """
+    return _decide(policy, error, attempt=attempt, elapsed=elapsed, random=random, now=now).delay
+
+
+# --- clocks and the cooldown ------------------------------------------------------
+
+
+class Clock(Protocol):
+    """Time as the retry loop sees it; inject a fake one in tests."""
+
+    def monotonic(self) -> float:
+        """Seconds of a monotonic clock, for elapsed times and deadlines."""
+        ...
+
+    def time(self) -> float:
+        """Wall-clock seconds since the epoch, for ``Retry-After`` dates."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``; must let cancellation through."""
+        ...
+
+    def random(self) -> float:
+        """A uniform number in ``[0, 1)`` for the backoff jitter."""
+        ...
+
+
+@attrs.frozen
+class SystemClock:
+    """The real `Clock`: `time.monotonic`, `time.time`, `anyio.sleep`, `random.random`."""
+
+    def monotonic(self) -> float:
+        """Seconds of `time.monotonic`."""
+        return _time.monotonic()
+
+    def time(self) -> float:
+        """Seconds of `time.time`."""
+        return _time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep with `anyio.sleep`, so it works under asyncio and trio."""
+        await anyio.sleep(seconds)
+
+    def random(self) -> float:
+        """A number from `random.random` (jitter needs no cryptographic quality)."""
+        return _random.random()  # noqa: S311
+
+
+@attrs.define
+class Cooldown:
+    """A client-wide gate that makes every call wait out a server-imposed pause.
+
+    When a 429 carrying a server delay is retried, the loop calls `open_for`; every
+    call sharing the cooldown awaits `wait` before each attempt, so hundreds of tasks
+    wait the pause out together instead of each hammering the server.
+
+    Holds only a float, no lock or event, so it is safe to share between tasks and
+    usable from whichever event loop runs them.
+
+    Args:
+        monotonic: The monotonic clock; `time.monotonic` by default.
+    """
+
+    monotonic: Callable[[], float] = attrs.field(default=_time.monotonic, kw_only=True)
+    _until: float = attrs.field(default=-math.inf, init=False)
+
+    def open_for(self, seconds: float) -> None:
+        """Close the gate for ``seconds`` from now; extends a pause, never shortens it."""
+        self._until = max(self._until, self.monotonic() + seconds)
+
+    def remaining(self) -> float:
+        """Seconds until the gate opens; ``0.0`` when it is open."""
+        return max(0.0, self._until - self.monotonic())
+
+    async def wait(
+        self,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        limit: float | None = None,
+    ) -> float:
+        """Sleep until the gate is open, following extensions made meanwhile.
+
+        Args:
+            sleep: The sleep function (the loop passes its `Clock`'s).
+            limit: Seconds at most to wait (the caller's remaining budget).
+
+        Returns:
+            The seconds slept.
+        """
+        waited = 0.0
+        while (remaining := self.remaining()) > 0:
+            if limit is not None:
+                remaining = min(remaining, limit - waited)
+                if remaining <= 0:
+                    break
+            await sleep(remaining)
+            waited += remaining
+        return waited
+
+
+# --- instant retries for tests ----------------------------------------------------
+
+_instant = False
+
+
+def set_instant_retries(enabled: bool) -> None:
+    """Turn instant retries on or off for the whole process (for test suites).
+
+    When on, `call_with_retries` still decides, logs and counts every wait (in
+    ``backoff_seconds`` and against the deadline) but does not sleep, and cooldowns
+    are neither opened nor awaited. Like stamina's ``set_testing``; prefer the
+    `instant_retries` context manager, which restores the previous state.
+    """
+    global _instant  # noqa: PLW0603 -- a process-wide switch, like stamina's
+    _instant = enabled
+
+
+def instant_retries_enabled() -> bool:
+    """Whether `set_instant_retries` / `instant_retries` turned instant retries on."""
+    return _instant
+
+
+@contextlib.contextmanager
+def instant_retries() -> Iterator[None]:
+    """Retry without sleeping inside the ``with`` block; see `set_instant_retries`.
+
+    Example::
+
+        with routerhub_images.instant_retries():
+            await client.generate(...)  # a 503 then a 200 returns at once
+    """
+    previous = _instant
+    set_instant_retries(True)
+    try:
+        yield
+    finally:
+        set_instant_retries(previous)
+
+
+# --- the loop ---------------------------------------------------------------------
+
+
+def _describe(error: BaseException) -> str:
+    """The error for a log line: status or class, never a message, body or header."""
+    if isinstance(error, APIStatusError):
+        return f"{error.code} {error.status or type(error).__name__}"
+    if isinstance(error, APITimeoutError):
+        return f"{type(error).__name__} ({error.phase})"
+    return type(error).__name__
+
+
+@attrs.define
+class _Run:
+    """The state of one `call_with_retries`."""
+
+    policy: RetryPolicy
+    cooldown: Cooldown | None
+    label: str
+    clock: Clock
+    instant: bool = attrs.field(factory=instant_retries_enabled)
+    start: float = 0.0
+    attempts: int = 0
+    backoff: float = 0.0
+
+    def elapsed(self) -> float:
+        virtual = self.backoff if self.instant else 0.0
+        return self.clock.monotonic() - self.start + virtual
+
+    def budget_left(self) -> float | None:
+        deadline = self.policy.deadline
+        return None if deadline is None else max(0.0, deadline - self.elapsed())
+
+    async def wait_for_cooldown(self) -> None:
+        if self.cooldown is None or self.instant:
+            return
+        self.backoff += await self.cooldown.wait(sleep=self.clock.sleep, limit=self.budget_left())
+
+    def next_delay(self, error: Exception) -> float | None:
+        decision = _decide(
+            self.policy,
+            error,
+            attempt=self.attempts,
+            elapsed=self.elapsed(),
+            random=self.clock.random,
+            now=self.clock.time(),
+        )
+        if decision.delay is None:
+            self.give_up(error, decision.reason)
+        else:
+            self.log_retry(error, decision)
+            self.open_cooldown(error, decision)
+        return decision.delay
+
+    def log_retry(self, error: Exception, decision: _Decision) -> None:
+        logger.info(
+            "Retrying %s (attempt %d/%d) after %s; waiting %.2f s (%s)",
+            self.label,
+            self.attempts + 1,
+            self.policy.max_attempts,
+            _describe(error),
+            decision.delay,
+            decision.reason,
+        )
+
+    def open_cooldown(self, error: Exception, decision: _Decision) -> None:
+        is_429 = isinstance(error, APIStatusError) and error.code == 429
+        server_chose = decision.reason in (_RETRY_INFO, _RETRY_AFTER)
+        if self.cooldown is not None and not self.instant and is_429 and server_chose:
+            self.cooldown.open_for(decision.delay or 0.0)
+
+    def give_up(self, error: Exception, reason: str) -> None:
+        if not isinstance(error, RouterHubError):
+            return
+        logger.debug(
+            "Giving up on %s after %d attempt(s): %s; %s",
+            self.label,
+            self.attempts,
+            _describe(error),
+            reason,
+        )
+        error.call = CallInfo(
+            attempts=self.attempts,
+            backoff_seconds=self.backoff,
+            elapsed_seconds=self.elapsed(),
+            request_id=getattr(error, "request_id", None),
+            http_status=getattr(error, "code", None),
+        )
+
+    async def pause(self, delay: float) -> None:
+        if not self.instant:
+            await self.clock.sleep(delay)
+        self.backoff += delay
+
+    def stats(self) -> RetryStats:
+        return RetryStats(
+            attempts=self.attempts, backoff_seconds=self.backoff, elapsed_seconds=self.elapsed()
+        )
+
+
+async def call_with_retries(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    policy: RetryPolicy,
+    cooldown: Cooldown | None = None,
+    label: str = "request",
+    clock: Clock | None = None,
+) -> tuple[T, RetryStats]:
+    """Await ``attempt()`` until it succeeds or `retry_delay` says to give up.
+
+    Before each attempt the call waits out ``cooldown`` (never past the deadline).
+    After a retryable failure it waits the server's RetryInfo delay, else its
+    ``Retry-After``, else ``random() * min(max_backoff, initial * exp_base **
+    (attempt - 1))`` seconds; a 429 with a server delay also opens ``cooldown`` for
+    that long. Every retry is logged at INFO on the ``routerhub_images`` logger
+    (status or error class, HTTP code, delay and its source; never bodies or
+    headers); giving up is logged at DEBUG.
+
+    Cancellation, during an attempt or a wait, propagates at once: it is a
+    `BaseException` and never caught here. Under `instant_retries` the waits are
+    counted but not slept.
+
+    Args:
+        attempt: Makes one attempt; called anew for each try.
+        policy: When to retry and how long to wait.
+        cooldown: The client-wide gate shared by concurrent calls, if any.
+        label: Names the call in log lines (``"generateContent <model>"``).
+        clock: Time source; `SystemClock` when None.
+
+    Returns:
+        The attempt's result and the `RetryStats` of the call.
+
+    Raises:
+        Exception: The last attempt's exception, unchanged; a `RouterHubError` gets
+            its ``call`` set to a `CallInfo` with attempts, waits and elapsed time.
+    """
+    run = _Run(policy=policy, cooldown=cooldown, label=label, clock=clock or SystemClock())
+    run.start = run.clock.monotonic()
+    while True:
+        await run.wait_for_cooldown()
+        run.attempts += 1
+        try:
+            result = await attempt()
+        except Exception as error:
+            delay = run.next_delay(error)
+            if delay is None:
+                raise
+        else:
+            return result, run.stats()
+        await run.pause(delay)

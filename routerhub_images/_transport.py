@@ -1,0 +1,258 @@
+"""The one module that touches httpx: connection pools, auth headers, error mapping.
+
+An ``httpx.AsyncClient`` is bound to the event loop it first ran on; reusing it from
+another loop fails with "Event loop is closed" (a long-standing bug class in peer
+SDKs). When we own the pool we therefore keep one per running asyncio loop, and close
+it when that loop is shut down by ``asyncio.run`` (through an async generator that
+the loop finalizes in ``shutdown_asyncgens``). An injected client is used as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import ipaddress
+import weakref
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any
+
+import attrs
+import httpx
+
+from . import _constants as consts
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ClientClosedError,
+    ConfigurationError,
+    InsecureTransportError,
+    ResponseError,
+)
+
+__all__ = ["HTTPAnswer", "Timeout", "Transport", "check_base_url", "make_timeout"]
+
+Timeout = httpx.Timeout
+"""Split timeouts: ``Timeout(read=300.0, connect=10.0, write=60.0, pool=60.0)``."""
+
+TimeoutTypes = float | None | httpx.Timeout
+
+
+@attrs.frozen
+class HTTPAnswer:
+    """What came back from one HTTP attempt, free of httpx types but the raw response."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+    response: httpx.Response = attrs.field(repr=False, eq=False)
+
+
+def make_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
+    """The library's split timeouts, or the caller's (a number applies to every phase)."""
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    if timeout is None:
+        return httpx.Timeout(None)
+    return httpx.Timeout(timeout)
+
+
+def default_timeout() -> httpx.Timeout:
+    """Timeouts sized for image generation: see `_constants` for the figures."""
+    return httpx.Timeout(
+        connect=consts.CONNECT_TIMEOUT,
+        read=consts.READ_TIMEOUT,
+        write=consts.WRITE_TIMEOUT,
+        pool=consts.POOL_TIMEOUT,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: str, *, allow_insecure: bool) -> str:
+    """Validate the base URL; refuse clear-text ``http://`` to a non-loopback host.
+
+    Raises:
+        InsecureTransportError: ``http://`` to another host without ``allow_insecure``.
+        ConfigurationError: the URL is malformed, not http(s), or has a query or fragment
+            (paths are appended to it).
+    """
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL as exc:
+        raise ConfigurationError(f"base_url {base_url!r} is not a valid URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host or url.query or url.fragment:
+        raise ConfigurationError(
+            f"base_url must be an http(s) URL without query or fragment, got {base_url!r}"
+        )
+    if url.scheme == "http" and not _is_loopback(url.host) and not allow_insecure:
+        raise InsecureTransportError(
+            f"refusing to send the API key in clear text to {url.host}; use https:// "
+            "or pass allow_insecure_http=True"
+        )
+    return str(url).rstrip("/")
+
+
+def _map_error(exc: httpx.RequestError) -> APIConnectionError | ResponseError:
+    kind = type(exc).__name__
+    if isinstance(exc, httpx.DecodingError):  # e.g. a body that claims gzip but is not
+        return ResponseError(f"could not decode the answer's body ({kind}): {exc}")
+    if isinstance(exc, httpx.TimeoutException):
+        phase = {
+            httpx.ConnectTimeout: "connect",
+            httpx.ReadTimeout: "read",
+            httpx.WriteTimeout: "write",
+            httpx.PoolTimeout: "pool",
+        }.get(type(exc), "read")
+        return APITimeoutError(
+            f"{phase} timeout ({kind})", phase=phase, request_sent=phase not in ("connect", "pool")
+        )
+    request_sent = not isinstance(exc, httpx.ConnectError)
+    return APIConnectionError(f"connection failed ({kind}): {exc}", request_sent=request_sent)
+
+
+class Transport:
+    """Sends POSTs with auth through a pooled ``httpx.AsyncClient`` per event loop."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        auth_headers: Mapping[str, str],
+        timeout: httpx.Timeout,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limits: httpx.Limits | None = None,
+    ):
+        self._base_url = base_url
+        self._auth_headers = dict(auth_headers)
+        self._timeout = timeout
+        self._injected = http_client
+        self._transport = transport
+        self._limits = limits or httpx.Limits(
+            max_connections=consts.MAX_CONNECTIONS,
+            max_keepalive_connections=consts.MAX_KEEPALIVE_CONNECTIONS,
+            keepalive_expiry=consts.KEEPALIVE_EXPIRY,
+        )
+        self._pools: weakref.WeakKeyDictionary[Any, httpx.AsyncClient] = weakref.WeakKeyDictionary()
+        self._guards: weakref.WeakKeyDictionary[Any, AsyncGenerator[None, None]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """True after `aclose`."""
+        return self._closed
+
+    def _new_pool(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            timeout=self._timeout,
+            limits=self._limits,
+            transport=self._transport,
+            headers={"user-agent": _USER_AGENT},
+        )
+
+    async def _pool(self) -> httpx.AsyncClient:
+        if self._closed:
+            raise ClientClosedError("the client is closed; create a new one")
+        if self._injected is not None:
+            return self._injected
+        loop = _loop_key()
+        pool = self._pools.get(loop)
+        if pool is None:
+            pool = self._pools[loop] = self._new_pool()
+            if isinstance(loop, asyncio.AbstractEventLoop):
+                self._guards[loop] = await _close_with_loop(pool)
+        return pool
+
+    async def post(
+        self, path: str, body: bytes, *, timeout: httpx.Timeout | None = None
+    ) -> HTTPAnswer:
+        """POST JSON ``body`` to ``path`` and read the whole answer.
+
+        Raises:
+            APIConnectionError: no usable answer (``APITimeoutError`` for timeouts).
+            ResponseError: the body could not be decoded (a bad ``content-encoding``).
+            ClientClosedError: after `aclose`.
+        """
+        pool = await self._pool()
+        headers = {**self._auth_headers, "content-type": "application/json"}
+        extensions = {} if timeout is None else {"timeout": timeout.as_dict()}
+        request = pool.build_request(
+            "POST", self._base_url + path, content=body, headers=headers, extensions=extensions
+        )
+        try:
+            response = await pool.send(request)
+        except httpx.RequestError as exc:  # transport failures, undecodable bodies, redirects
+            raise _map_error(exc) from None
+        return HTTPAnswer(
+            status_code=response.status_code,
+            headers={k.lower(): v for k, v in response.headers.items()},
+            content=response.content,
+            response=response,
+        )
+
+    async def aclose(self) -> None:
+        """Close the pool of the running loop; an injected client is left open.
+
+        Pools that other, still-running loops opened close when those loops shut down.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        loop = _loop_key()
+        guard = self._guards.pop(loop, None)
+        pool = self._pools.pop(loop, None)
+        if guard is not None:
+            await guard.aclose()
+        elif pool is not None:
+            await pool.aclose()
+
+
+class _OtherLoop:
+    """Pool key under a non-asyncio event loop (trio): one pool, no loop guard."""
+
+
+_OTHER_LOOP = _OtherLoop()
+
+
+def _loop_key() -> Any:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return _OTHER_LOOP
+
+
+async def _close_with_loop(pool: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    """Start an async generator whose finalizer closes ``pool``.
+
+    ``asyncio.run`` finalizes live async generators (``shutdown_asyncgens``) before it
+    closes the loop, so the pool's sockets are closed on the loop that opened them.
+    """
+
+    async def guard() -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await pool.aclose()
+
+    agen = guard()
+    await agen.asend(None)
+    return agen
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("routerhub-images")
+    except importlib.metadata.PackageNotFoundError:
+        return "0"
+
+
+_USER_AGENT = f"routerhub-images/{_version()}"

@@ -1,0 +1,503 @@
+"""The wire model: attrs classes for generateContent requests and responses.
+
+Names follow Google's schema in snake_case; `_wire` maps them to camelCase. Every
+optional field defaults to ``None`` (or an empty tuple), meaning "unset, let the server
+decide". Each class keeps keys this version does not know in ``extra`` and sends them
+back, so a model turn replayed in a multi-turn edit keeps e.g. its ``thoughtSignature``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import attrs
+
+from . import _wire
+from ._enums import IMAGE_WITHHELD_REASONS, Role
+from ._errors import CallInfo, InvalidInputError, NoImageError, PromptBlockedError
+from ._images import GeneratedImage, check_image_bytes, read_image_file
+
+__all__ = [
+    "Blob",
+    "Candidate",
+    "CitationMetadata",
+    "CitationSource",
+    "Content",
+    "ContentsInput",
+    "FileData",
+    "GenerateContentRequest",
+    "GenerateContentResponse",
+    "GenerationConfig",
+    "ImageConfig",
+    "ModalityTokenCount",
+    "Part",
+    "PromptFeedback",
+    "SafetyRating",
+    "SafetySetting",
+    "ThinkingConfig",
+    "UsageMetadata",
+    "normalize_contents",
+]
+
+M = TypeVar("M", bound="WireModel")
+
+
+class WireModel:
+    """Serialization shared by every model class, all through the one converter."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire (camelCase, JSON-ready) dict of this object."""
+        return _wire.unstructure(self)
+
+    def to_json(self) -> str:
+        """Compact JSON text of this object as it travels on the wire."""
+        return _wire.dumps(self).decode()
+
+    @classmethod
+    def from_dict(cls: type[M], data: Mapping[str, Any]) -> M:
+        """Build from a wire dict.
+
+        Raises:
+            ResponseError: the dict does not fit; ``path`` names the JSON path at fault.
+        """
+        return _wire.structure(data, cls)
+
+    @classmethod
+    def from_json(cls: type[M], data: str | bytes) -> M:
+        """Parse wire JSON.
+
+        Raises:
+            ResponseError: invalid JSON, or a shape that does not fit (with its path).
+        """
+        return _wire.loads(data, cls)
+
+
+def _tuple(values: Iterable[Any] | None) -> tuple[Any, ...]:
+    return () if values is None else tuple(values)
+
+
+def _optional_tuple(values: Iterable[Any] | None) -> tuple[Any, ...] | None:
+    return None if values is None else tuple(values)
+
+
+@attrs.frozen(kw_only=True)
+class Blob(WireModel):
+    """Inline bytes with their MIME type (``inlineData``); base64 on the wire."""
+
+    mime_type: str
+    data: bytes = attrs.field(repr=lambda data: f"<{len(data)} bytes>")
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class FileData(WireModel):
+    """A reference to a file by URI (``fileData``)."""
+
+    file_uri: str
+    mime_type: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class Part(WireModel):
+    """One piece of a turn: text, inline bytes, or a file reference.
+
+    Mirrors the proto ``oneof`` with all-optional fields; `kind` says which is set.
+    ``thought`` marks the model's drafts; ``thought_signature`` must be sent back
+    unchanged when the turn is replayed (Gemini 3 rejects the turn otherwise).
+    """
+
+    text: str | None = None
+    inline_data: Blob | None = None
+    file_data: FileData | None = None
+    thought: bool | None = None
+    thought_signature: bytes | None = attrs.field(
+        default=None, repr=lambda sig: "None" if sig is None else f"<{len(sig)} bytes>"
+    )
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+    @property
+    def kind(self) -> str:
+        """``text``, ``inline_data``, ``file_data``, or the first unknown key (``other``)."""
+        if self.text is not None:
+            return "text"
+        if self.inline_data is not None:
+            return "inline_data"
+        if self.file_data is not None:
+            return "file_data"
+        return next(iter(self.extra), "other")
+
+    @property
+    def is_image(self) -> bool:
+        """True when this part carries inline image bytes."""
+        blob = self.inline_data
+        return blob is not None and blob.mime_type.lower().startswith("image/")
+
+    @classmethod
+    def from_text(cls, text: str) -> Part:
+        """A text part.
+
+        Raises:
+            InvalidInputError: ``text`` is not a string.
+        """
+        if not isinstance(text, str):
+            raise InvalidInputError(f"text must be a str, got {type(text).__name__}")
+        return cls(text=text)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, mime_type: str | None = None) -> Part:
+        """An inline image part; the MIME type is sniffed from the bytes when not given.
+
+        Raises:
+            ImageTypeError: ``data`` is not bytes.
+            ImageInputError: ``data`` is empty or not a known image format.
+        """
+        checked = check_image_bytes(data, mime_type)
+        return cls(inline_data=Blob(mime_type=checked, data=bytes(data)))
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Part:
+        """An inline image part read from a file, its MIME type sniffed from magic bytes.
+
+        Raises:
+            ImageInputError: missing, empty, or not a PNG/JPEG/WEBP/GIF/HEIC/HEIF file.
+        """
+        data, mime_type = read_image_file(path)
+        return cls(inline_data=Blob(mime_type=mime_type, data=data))
+
+
+@attrs.frozen(kw_only=True)
+class Content(WireModel):
+    """One turn of a conversation: a ``role`` (``user`` or ``model``) and its parts."""
+
+    parts: tuple[Part, ...] = attrs.field(default=(), converter=_tuple)
+    role: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+    @classmethod
+    def user(cls, *parts: PartInput) -> Content:
+        """A user turn from strings, parts, image bytes or image paths."""
+        return cls(role=Role.USER, parts=[_to_part(p) for p in parts])
+
+
+@attrs.frozen(kw_only=True)
+class ImageConfig(WireModel):
+    """Image output options: ``aspect_ratio`` (``16:9``) and ``image_size`` (``1K``...``4K``)."""
+
+    aspect_ratio: str | None = None
+    image_size: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class ThinkingConfig(WireModel):
+    """Thinking options of models that think before answering."""
+
+    include_thoughts: bool | None = None
+    thinking_budget: int | None = None
+    thinking_level: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class GenerationConfig(WireModel):
+    """Generation options; every field left ``None`` takes the server's default.
+
+    The server defaults ``response_modalities`` to ``["TEXT", "IMAGE"]``.
+    """
+
+    candidate_count: int | None = None
+    stop_sequences: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_tuple)
+    max_output_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    seed: int | None = None
+    response_mime_type: str | None = None
+    response_schema: dict[str, Any] | None = None
+    response_json_schema: Any = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    response_logprobs: bool | None = None
+    logprobs: int | None = None
+    enable_enhanced_civic_answers: bool | None = None
+    response_modalities: tuple[str, ...] | None = attrs.field(
+        default=None, converter=_optional_tuple
+    )
+    speech_config: dict[str, Any] | None = None
+    thinking_config: ThinkingConfig | None = None
+    image_config: ImageConfig | None = None
+    media_resolution: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class SafetySetting(WireModel):
+    """A blocking threshold for one harm category."""
+
+    category: str
+    threshold: str
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class GenerateContentRequest(WireModel):
+    """The body of ``POST /v1beta/models/{model}:generateContent``."""
+
+    contents: tuple[Content, ...] = attrs.field(converter=_tuple)
+    generation_config: GenerationConfig | None = None
+    safety_settings: tuple[SafetySetting, ...] | None = attrs.field(
+        default=None, converter=_optional_tuple
+    )
+    system_instruction: Content | None = None
+    cached_content: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class SafetyRating(WireModel):
+    """The probability of harm of one category in a prompt or a candidate."""
+
+    category: str | None = None
+    probability: str | None = None
+    blocked: bool | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class CitationSource(WireModel):
+    """A source a candidate quoted."""
+
+    start_index: int | None = None
+    end_index: int | None = None
+    uri: str | None = None
+    license: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class CitationMetadata(WireModel):
+    """The sources of a candidate."""
+
+    citation_sources: tuple[CitationSource, ...] = attrs.field(default=(), converter=_tuple)
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class Candidate(WireModel):
+    """One answer of the model."""
+
+    content: Content | None = None
+    finish_reason: str | None = None
+    finish_message: str | None = None
+    safety_ratings: tuple[SafetyRating, ...] = attrs.field(default=(), converter=_tuple)
+    citation_metadata: CitationMetadata | None = None
+    token_count: int | None = None
+    index: int | None = None
+    avg_logprobs: float | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class PromptFeedback(WireModel):
+    """Present when the prompt itself was blocked (``block_reason``)."""
+
+    block_reason: str | None = None
+    safety_ratings: tuple[SafetyRating, ...] = attrs.field(default=(), converter=_tuple)
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class ModalityTokenCount(WireModel):
+    """Tokens spent on one modality."""
+
+    modality: str | None = None
+    token_count: int | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class UsageMetadata(WireModel):
+    """Token accounting of one call."""
+
+    prompt_token_count: int | None = None
+    cached_content_token_count: int | None = None
+    candidates_token_count: int | None = None
+    tool_use_prompt_token_count: int | None = None
+    thoughts_token_count: int | None = None
+    total_token_count: int | None = None
+    prompt_tokens_details: tuple[ModalityTokenCount, ...] = attrs.field(
+        default=(), converter=_tuple
+    )
+    cache_tokens_details: tuple[ModalityTokenCount, ...] = attrs.field(default=(), converter=_tuple)
+    candidates_tokens_details: tuple[ModalityTokenCount, ...] = attrs.field(
+        default=(), converter=_tuple
+    )
+    tool_use_prompt_tokens_details: tuple[ModalityTokenCount, ...] = attrs.field(
+        default=(), converter=_tuple
+    )
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class GenerateContentResponse(WireModel):
+    """The answer of generateContent, with helpers for the images in it.
+
+    A blocked prompt is not raised: it is an HTTP 200 whose `blocked` is True. Use
+    `require_images` to turn "no image" (blocked prompt, image withheld by safety, or
+    none produced) into an exception.
+    """
+
+    candidates: tuple[Candidate, ...] = attrs.field(default=(), converter=_tuple)
+    prompt_feedback: PromptFeedback | None = None
+    usage_metadata: UsageMetadata | None = None
+    model_version: str | None = None
+    response_id: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    call: CallInfo | None = attrs.field(
+        default=None, eq=False, repr=False, metadata={_wire.WIRE_METADATA_KEY: False}
+    )
+    """Attempts, waits and request id of the call; not part of the wire format."""
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        """Parts of the first candidate (empty when there is none)."""
+        if not self.candidates or self.candidates[0].content is None:
+            return ()
+        return self.candidates[0].content.parts
+
+    @property
+    def images(self) -> list[GeneratedImage]:
+        """The final images: inline image parts that are not drafts (``thought``)."""
+        return [_image(p) for p in self.parts if p.is_image and not p.thought]
+
+    @property
+    def thought_images(self) -> list[GeneratedImage]:
+        """Draft images Gemini 3 models show while thinking (not results)."""
+        return [_image(p) for p in self.parts if p.is_image and p.thought]
+
+    @property
+    def text(self) -> str | None:
+        """The non-thought text of the first candidate, joined; None when there is none."""
+        texts = [p.text for p in self.parts if p.text is not None and not p.thought]
+        return "".join(texts) if texts else None
+
+    @property
+    def finish_reason(self) -> str | None:
+        """Why the first candidate stopped (see `FinishReason`)."""
+        return self.candidates[0].finish_reason if self.candidates else None
+
+    @property
+    def finish_message(self) -> str | None:
+        """The server's explanation of `finish_reason`, when it gives one."""
+        return self.candidates[0].finish_message if self.candidates else None
+
+    @property
+    def block_reason(self) -> str | None:
+        """Why the prompt was blocked (``promptFeedback.blockReason``), else None."""
+        return self.prompt_feedback.block_reason if self.prompt_feedback else None
+
+    @property
+    def blocked(self) -> bool:
+        """True when the prompt was blocked: no candidates, a ``block_reason``."""
+        return self.block_reason is not None and not self.candidates
+
+    @property
+    def image_withheld(self) -> bool:
+        """True when the candidate ended for safety/recitation/no-image without an image."""
+        return self.finish_reason in IMAGE_WITHHELD_REASONS and not self.images
+
+    def require_images(self) -> list[GeneratedImage]:
+        """The final images, or an exception saying why there are none.
+
+        Raises:
+            PromptBlockedError: the prompt was blocked (``block_reason``).
+            NoImageError: no image came back (``finish_reason`` says why).
+        """
+        images = self.images
+        if images:
+            return images
+        if self.blocked:
+            raise PromptBlockedError(
+                f"the prompt was blocked ({self.block_reason})", reason=self.block_reason
+            )
+        detail = self.finish_message or "no image part in the response"
+        raise NoImageError(
+            f"no image returned (finish reason {self.finish_reason}): {detail}",
+            reason=self.finish_reason,
+        )
+
+
+def _image(part: Part) -> GeneratedImage:
+    blob = part.inline_data
+    assert blob is not None  # noqa: S101 - callers filter on is_image
+    return GeneratedImage(data=blob.data, declared_mime_type=blob.mime_type)
+
+
+PartInput = str | Part | bytes | os.PathLike[str]
+"""Anything that becomes one `Part`: text, a part, image bytes, or an image path."""
+
+ContentsInput = PartInput | Content | Sequence[PartInput | Content]
+"""What ``contents`` accepts: one item or a list; loose parts become a user turn."""
+
+
+def _to_part(item: object) -> Part:
+    if isinstance(item, Part):
+        return item
+    if isinstance(item, str):
+        return Part.from_text(item)
+    if isinstance(item, bytes | bytearray | memoryview):
+        return Part.from_bytes(bytes(item))
+    if isinstance(item, os.PathLike):
+        return Part.from_file(item)
+    raise InvalidInputError(
+        f"cannot use {type(item).__name__} as content: pass str, Part, Content, bytes or a path"
+    )
+
+
+def normalize_contents(contents: ContentsInput) -> tuple[Content, ...]:
+    """Turn what users pass as ``contents`` into a tuple of `Content` turns.
+
+    A single item or a list of loose items (str, `Part`, image bytes, paths) becomes
+    one user turn; `Content` items stay as they are, and loose items between them are
+    grouped into user turns.
+
+    Raises:
+        InvalidInputError: empty contents, an empty text, or an unsupported item.
+    """
+    items: Sequence[object]
+    if isinstance(contents, str | bytes | Part | Content | os.PathLike):
+        items = [contents]
+    elif isinstance(contents, Sequence):
+        items = contents
+    else:
+        raise InvalidInputError(f"contents must be str, Part, Content or a list, not {contents!r}")
+    turns: list[Content] = []
+    loose: list[Part] = []
+    for item in items:
+        if isinstance(item, Content):
+            if loose:
+                turns.append(Content(role=Role.USER, parts=loose))
+                loose = []
+            turns.append(item)
+        else:
+            loose.append(_to_part(item))
+    if loose:
+        turns.append(Content(role=Role.USER, parts=loose))
+    _check_turns(turns)
+    return tuple(turns)
+
+
+def _check_turns(turns: Sequence[Content]) -> None:
+    if not turns:
+        raise InvalidInputError("contents is empty: pass a prompt")
+    for turn in turns:
+        if not turn.parts:
+            raise InvalidInputError("a Content turn has no parts")
+        for part in turn.parts:
+            if part.text is not None and not part.text.strip() and len(turn.parts) == 1:
+                raise InvalidInputError("the prompt is empty")

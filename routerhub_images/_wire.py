@@ -1,0 +1,233 @@
+"""The wire format, defined once: the cattrs converter between attrs classes and JSON.
+
+- snake_case attribute names in Python, camelCase keys on the wire;
+- fields left unset (``None``, or an empty tuple) are omitted, so the server's own
+  defaults apply and nothing is baked into the client;
+- ``bytes`` travel as base64: we send the standard padded alphabet and accept the
+  standard and URL-safe alphabets, padded or not (proto3 JSON allows all of them);
+- keys this version does not know are kept in each object's ``extra`` dict and sent
+  back on unstructure (known fields win), so replaying a model turn loses nothing;
+- scalars are checked strictly: cattrs' defaults would turn ``"false"`` into True or a
+  dict into its ``str()``.
+
+Why hand-rolled base64 handling and not cattrs' preconf converters: those encode bytes
+as base85, and ``base64.b64decode`` silently drops URL-safe characters.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+import pybase64
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from ._errors import ResponseError
+
+T = TypeVar("T")
+
+WIRE_METADATA_KEY = "routerhub_wire"
+"""attrs field metadata key; ``{WIRE_METADATA_KEY: False}`` keeps a field off the wire."""
+
+EXTRA_FIELD = "extra"
+"""Name of the attribute that holds the keys this version does not know."""
+
+_URLSAFE_TO_STANDARD = str.maketrans("-_", "+/")
+
+
+class UnknownFieldsError(ValueError):
+    """Raised by the strict converter (tests only) when a payload has unknown keys."""
+
+
+def camel(name: str) -> str:
+    """``thought_signature`` -> ``thoughtSignature``."""
+    head, *rest = name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+def encode_base64(data: bytes) -> str:
+    """Standard, padded base64 text of ``data``."""
+    return pybase64.b64encode(data).decode("ascii")
+
+
+def decode_base64(value: object) -> bytes:
+    """Decode standard or URL-safe base64, padded or not; reject anything else.
+
+    Raises:
+        ValueError: ``value`` is not a string of valid base64.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"expected a base64 string, got {type(value).__name__}")
+    if "-" in value or "_" in value:
+        value = value.translate(_URLSAFE_TO_STANDARD)
+    missing = -len(value) % 4
+    if missing == 3:
+        raise ValueError("invalid base64: impossible length")
+    if missing:
+        value += "=" * missing
+    try:
+        return pybase64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"invalid base64: {exc}") from None
+
+
+def _strict(kind: type[Any], *, allow: tuple[type[Any], ...] = ()) -> Callable[[Any, Any], Any]:
+    accepted = (kind, *allow)
+
+    def structure(value: Any, _: Any) -> Any:
+        if isinstance(value, bool) and kind is not bool:
+            raise ValueError(f"expected {kind.__name__}, got bool")
+        if not isinstance(value, accepted):
+            raise ValueError(f"expected {kind.__name__}, got {type(value).__name__}")
+        return kind(value)
+
+    return structure
+
+
+def _structure_int(value: Any, _: Any) -> int:
+    # proto3 JSON allows integers as strings (int64 always travels that way).
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    result: int = _strict(int)(value, int)
+    return result
+
+
+def _structure_str(value: Any, _: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected str, got {type(value).__name__}")
+    return value
+
+
+def _is_wire_field(field: attrs.Attribute[Any]) -> bool:
+    return bool(field.metadata.get(WIRE_METADATA_KEY, True)) and field.name != EXTRA_FIELD
+
+
+def _has_extra(cls: type[Any]) -> bool:
+    return any(f.name == EXTRA_FIELD for f in attrs.fields(cls))
+
+
+def _make_structure_hook(
+    converter: cattrs.Converter, cls: type[Any], *, strict: bool
+) -> Callable[[Any, Any], Any]:
+    overrides = {
+        f.name: override(rename=camel(f.name)) if _is_wire_field(f) else override(omit=True)
+        for f in attrs.fields(cls)
+    }
+    base = make_dict_structure_fn(cls, converter, **overrides)  # type: ignore[arg-type]
+    known = frozenset(camel(f.name) for f in attrs.fields(cls) if _is_wire_field(f))
+    keep_extra = _has_extra(cls)
+
+    def structure(value: Any, target: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"expected a JSON object, got {type(value).__name__}")
+        instance = base(value, target)
+        unknown = {k: v for k, v in value.items() if k not in known}
+        if unknown and strict:
+            raise UnknownFieldsError(f"unknown fields: {sorted(unknown)}")
+        if unknown and keep_extra:
+            instance = attrs.evolve(instance, **{EXTRA_FIELD: unknown})
+        return instance
+
+    return structure
+
+
+def _make_unstructure_hook(converter: cattrs.Converter, cls: type[Any]) -> Callable[[Any], Any]:
+    overrides = {
+        f.name: override(rename=camel(f.name)) if _is_wire_field(f) else override(omit=True)
+        for f in attrs.fields(cls)
+    }
+    base = make_dict_unstructure_fn(
+        cls,
+        converter,
+        _cattrs_omit_if_default=True,
+        **overrides,  # type: ignore[arg-type]
+    )
+    if not _has_extra(cls):
+        return base
+
+    def unstructure(instance: Any) -> dict[str, Any]:
+        known = base(instance)
+        extra = getattr(instance, EXTRA_FIELD)
+        return {**extra, **known} if extra else known
+
+    return unstructure
+
+
+def make_converter(*, strict: bool = False) -> cattrs.Converter:
+    """Build the wire converter; ``strict=True`` rejects unknown keys (for fixture tests)."""
+    converter = cattrs.Converter(unstruct_collection_overrides={tuple: list})
+    converter.register_unstructure_hook(bytes, encode_base64)
+    converter.register_structure_hook(bytes, lambda value, _: decode_base64(value))
+    converter.register_structure_hook(str, _structure_str)
+    converter.register_structure_hook(int, _structure_int)
+    converter.register_structure_hook(float, _strict(float, allow=(int,)))
+    converter.register_structure_hook(bool, _strict(bool))
+    converter.register_structure_hook_factory(
+        attrs.has, lambda cls: _make_structure_hook(converter, cls, strict=strict)
+    )
+    converter.register_unstructure_hook_factory(
+        attrs.has, lambda cls: _make_unstructure_hook(converter, cls)
+    )
+    return converter
+
+
+converter = make_converter()
+"""The one converter of the library."""
+
+
+def unstructure(instance: Any) -> dict[str, Any]:
+    """The wire dict of an attrs model instance."""
+    result: dict[str, Any] = converter.unstructure(instance)
+    return result
+
+
+def dumps(instance: Any) -> bytes:
+    """Compact UTF-8 JSON of an attrs model instance."""
+    return json.dumps(unstructure(instance), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _describe(exc: BaseException, target: type[Any] | None) -> str:
+    if isinstance(exc, ValueError) and str(exc):
+        return str(exc)
+    return cattrs.v.format_exception(exc, target)
+
+
+def _wire_path(path: str) -> str:
+    return re.sub(r"\.([a-z0-9_]+)", lambda m: "." + camel(m.group(1)), path)
+
+
+def _first_problem(exc: BaseException) -> tuple[str, str | None]:
+    messages = cattrs.transform_error(exc, path="$", format_exception=_describe)
+    first = messages[0] if messages else str(exc)
+    message, _, path = first.rpartition(" @ ")
+    return (message, _wire_path(path)) if message else (first, None)
+
+
+def structure(data: Any, cls: type[T], *, conv: cattrs.Converter | None = None) -> T:
+    """Build ``cls`` from wire data; a bad payload raises `ResponseError` naming the path.
+
+    Raises:
+        ResponseError: ``data`` does not fit ``cls``; ``path`` is the JSON path at fault.
+    """
+    try:
+        return (conv or converter).structure(data, cls)
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+        message, path = _first_problem(exc)
+        where = f" at {path}" if path else ""
+        raise ResponseError(f"invalid {cls.__name__}{where}: {message}", path=path) from exc
+
+
+def loads(body: bytes | str, cls: type[T]) -> T:
+    """Parse JSON text into ``cls``; invalid JSON or shape raises `ResponseError`."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ResponseError(f"body is not valid JSON: {exc}", path="$") from None
+    return structure(data, cls)

@@ -1,0 +1,179 @@
+"""Successful (HTTP 200) answers: generated images, blocked prompts, withheld images."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from ._config import (
+    IMAGE_TOKENS,
+    INPUT_IMAGE_TOKENS,
+    EmulatorConfig,
+    ModelSpec,
+    image_dimensions,
+)
+from ._png import png_dimensions, synthesize_png
+from ._request import ImageRequest
+
+MAX_KEPT_PIXELS = 4096 * 4096
+"""An input PNG larger than this is not copied in size; the output falls back to 1K."""
+
+_HARM_CATEGORIES = (
+    "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+    "HARM_CATEGORY_HATE_SPEECH",
+    "HARM_CATEGORY_HARASSMENT",
+    "HARM_CATEGORY_DANGEROUS_CONTENT",
+)
+
+
+def answer(request: ImageRequest, config: EmulatorConfig, response_id: str) -> dict[str, Any]:
+    """Build the ``GenerateContentResponse`` the emulator sends for a valid request."""
+    seed = image_seed(request, config.seed)
+    if mentions(request.prompt, config.blocked_words):
+        body = blocked(request)
+    elif "IMAGE" in request.modalities and mentions(request.prompt, config.image_safety_words):
+        body = _candidate_body({"finishReason": "IMAGE_SAFETY", "index": 0}, request, 0)
+        body["candidates"][0]["finishMessage"] = "Unable to show the generated image."
+    else:
+        body = generated(request, seed, config.draft_images)
+    body["modelVersion"] = request.model.name
+    body["responseId"] = response_id
+    return body
+
+
+def mentions(prompt: str, words: Iterable[str]) -> bool:
+    """Whether ``prompt`` contains any of ``words`` as a whole word, in any case."""
+    return any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", prompt, re.I) for w in words)
+
+
+def image_seed(request: ImageRequest, seed: int) -> bytes:
+    """Derive the pixels' seed from the prompt, both seeds and every input image's bytes."""
+    digest = hashlib.sha256(f"{seed}|{request.seed}|{request.prompt}".encode())
+    for _, data in request.images:
+        digest.update(hashlib.sha256(data).digest())
+    return digest.digest()
+
+
+def output_dimensions(request: ImageRequest) -> tuple[int, int]:
+    """Pick the output size: ``imageConfig`` if given, else an input PNG's size, else 1K 1:1."""
+    source = _input_png_dimensions(request)
+    if source and request.aspect_ratio is None and request.image_size is None:
+        return source
+    ratio = request.aspect_ratio or (_nearest_ratio(request.model, *source) if source else "1:1")
+    return image_dimensions(ratio, request.image_size or "1K")
+
+
+def blocked(request: ImageRequest) -> dict[str, Any]:
+    """Build the answer to a blocked prompt: ``promptFeedback`` and no candidates."""
+    ratings: list[dict[str, Any]] = [
+        {"category": category, "probability": "NEGLIGIBLE"} for category in _HARM_CATEGORIES
+    ]
+    ratings[-1] |= {"probability": "HIGH", "blocked": True}
+    tokens = _prompt_tokens(request)
+    usage = {
+        "promptTokenCount": sum(tokens.values()),
+        "totalTokenCount": sum(tokens.values()),
+        "promptTokensDetails": _details(tokens),
+    }
+    feedback = {"blockReason": "SAFETY", "safetyRatings": ratings}
+    return {"promptFeedback": feedback, "usageMetadata": usage}
+
+
+def generated(request: ImageRequest, seed: bytes, drafts: int) -> dict[str, Any]:
+    """Build a candidate with a short text and/or the image, after ``drafts`` draft images."""
+    parts: list[dict[str, Any]] = []
+    width, height = output_dimensions(request)
+    with_image = "IMAGE" in request.modalities
+    if with_image:
+        parts.extend(_draft(seed, index, width, height) for index in range(drafts))
+    if "TEXT" in request.modalities:
+        parts.append({"text": _caption(request)})
+    if with_image:
+        image = _image_part(synthesize_png(seed, width, height))
+        if request.model.signs_thoughts or drafts:
+            image["thoughtSignature"] = _signature(seed, drafts)
+        parts.append(image)
+    candidate = {
+        "content": {"role": "model", "parts": parts},
+        "finishReason": "STOP",
+        "index": 0,
+    }
+    image_tokens = IMAGE_TOKENS[request.image_size or "1K"] if with_image else 0
+    body = _candidate_body(candidate, request, image_tokens)
+    if drafts and with_image:
+        body["usageMetadata"]["thoughtsTokenCount"] = drafts * image_tokens
+        body["usageMetadata"]["totalTokenCount"] += drafts * image_tokens
+    return body
+
+
+def _candidate_body(
+    candidate: dict[str, Any], request: ImageRequest, image_tokens: int
+) -> dict[str, Any]:
+    prompt = _prompt_tokens(request)
+    output = {"TEXT": _text_tokens(_caption(request))} if "TEXT" in request.modalities else {}
+    if image_tokens:
+        output["IMAGE"] = image_tokens
+    usage = {
+        "promptTokenCount": sum(prompt.values()),
+        "candidatesTokenCount": sum(output.values()),
+        "totalTokenCount": sum(prompt.values()) + sum(output.values()),
+        "promptTokensDetails": _details(prompt),
+        "candidatesTokensDetails": _details(output),
+    }
+    return {"candidates": [candidate], "usageMetadata": usage}
+
+
+def _prompt_tokens(request: ImageRequest) -> dict[str, int]:
+    tokens = {"TEXT": _text_tokens(request.prompt)}
+    if request.images:
+        tokens["IMAGE"] = INPUT_IMAGE_TOKENS * len(request.images)
+    return tokens
+
+
+def _details(tokens: dict[str, int]) -> list[dict[str, Any]]:
+    return [{"modality": modality, "tokenCount": count} for modality, count in tokens.items()]
+
+
+def _text_tokens(text: str) -> int:
+    return max(1, math.ceil(len(text) / 4))
+
+
+def _caption(request: ImageRequest) -> str:
+    subject = " ".join(request.prompt.split())[:60] or "your image"
+    if "IMAGE" not in request.modalities:
+        return f"Emulated answer to: {subject}"
+    return f"Here is the {'edited' if request.images else 'generated'} image: {subject}"
+
+
+def _draft(seed: bytes, index: int, width: int, height: int) -> dict[str, Any]:
+    draft_seed = hashlib.sha256(seed + f"draft{index}".encode()).digest()
+    png = synthesize_png(draft_seed, max(16, width // 2), max(16, height // 2))
+    return _image_part(png) | {"thought": True, "thoughtSignature": _signature(seed, index)}
+
+
+def _image_part(png: bytes) -> dict[str, Any]:
+    return {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(png).decode()}}
+
+
+def _signature(seed: bytes, index: int) -> str:
+    return base64.b64encode(hashlib.sha256(seed + f"sig{index}".encode()).digest()).decode()
+
+
+def _input_png_dimensions(request: ImageRequest) -> tuple[int, int] | None:
+    for mime_type, data in request.images:
+        size = png_dimensions(data) if mime_type == "image/png" else None
+        if size and size[0] * size[1] <= MAX_KEPT_PIXELS:
+            return size
+    return None
+
+
+def _nearest_ratio(model: ModelSpec, width: int, height: int) -> str:
+    def distance(ratio: str) -> float:
+        w, h = (int(n) for n in ratio.split(":"))
+        return abs(math.log(w / h) - math.log(width / height))
+
+    return min(model.aspect_ratios, key=distance)
