@@ -112,6 +112,8 @@ class AsyncImageClient:
     Raises:
         MissingAPIKeyError: No key passed and ``$ROUTERHUB_API_KEY`` is unset.
         InsecureTransportError: ``http://`` to a remote host without opt-in.
+        ConfigurationError: ``base_url`` is not a plain http(s) URL.
+        InvalidInputError: a bad ``auth``, ``timeout`` or ``max_retries``.
     """
 
     def __init__(
@@ -135,10 +137,7 @@ class AsyncImageClient:
         self.auth = auth
         self.default_model = normalize_model_name(default_model)
         self.strict_options = strict_options
-        policy = retry or RetryPolicy()
-        if max_retries is not None:
-            policy = attrs.evolve(policy, max_retries=max_retries)
-        self.retry = policy
+        self.retry = _with_max_retries(retry or RetryPolicy(), max_retries)
         # The retry loop's time source; tests swap in a fake one (and a Cooldown on it).
         self._clock: Clock | None = None
         self._cooldown = Cooldown()
@@ -216,7 +215,7 @@ class AsyncImageClient:
             ResponseError: a 2xx whose body is not a valid response.
             ClientClosedError: the client was closed.
         """
-        name = normalize_model_name(model or self.default_model)
+        name = normalize_model_name(self.default_model if model is None else model)
         request = GenerateContentRequest(
             contents=normalize_contents(contents),
             generation_config=self._checked_config(name, generation_config),
@@ -350,14 +349,12 @@ class AsyncImageClient:
         path = f"/{consts.API_VERSION}/models/{model}:generateContent"
         body = _wire.dumps(request)
         call_timeout = self._timeout if isinstance(timeout, NotGiven) else make_timeout(timeout)
-        policy = self.retry
-        if max_retries is not None:
-            policy = attrs.evolve(policy, max_retries=max_retries)
+        policy = _with_max_retries(self.retry, max_retries)
 
         async def attempt() -> tuple[GenerateContentResponse, HTTPAnswer]:
             answer = await self._transport.post(path, body, timeout=call_timeout)
             logger.debug("POST %s -> %s", path, answer.status_code)
-            return _parse(answer), answer
+            return _parse(answer, self._key), answer
 
         (response, answer), stats = await call_with_retries(
             attempt,
@@ -372,10 +369,21 @@ class AsyncImageClient:
         return attrs.evolve(response, call=call)
 
 
-def _parse(answer: HTTPAnswer) -> GenerateContentResponse:
+def _with_max_retries(policy: RetryPolicy, max_retries: int | None) -> RetryPolicy:
+    if max_retries is None:
+        return policy
+    try:
+        return attrs.evolve(policy, max_retries=max_retries)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"max_retries must be an int >= 0: {max_retries!r}") from exc
+
+
+def _parse(answer: HTTPAnswer, key: _Secret) -> GenerateContentResponse:
     if answer.status_code >= 300:
+        # Some proxies echo the key they rejected; keep it out of messages and logs.
+        body = answer.content.replace(key.value.encode(), b"<redacted>")
         raise api_error_from_http(
-            answer.status_code, answer.headers, answer.content, response=answer.response
+            answer.status_code, answer.headers, body, response=answer.response
         )
     try:
         return GenerateContentResponse.from_json(answer.content)

@@ -87,7 +87,8 @@ class RouterHubError(Exception):
     """Attempts, waits and request id of the call that failed, when it got that far."""
 
     def __reduce__(self) -> tuple[Any, ...]:
-        state = {k: v for k, v in self.__dict__.items() if k != "response"}
+        # The live response (sockets, the request with its key) stays behind: None.
+        state = {k: None if k == "response" else v for k, v in self.__dict__.items()}
         return (_rebuild, (type(self), self.args, state))
 
 
@@ -507,6 +508,7 @@ def api_error_from_http(
     response: httpx.Response | None = None,
 ) -> APIStatusError:
     """Build the typed error for a non-2xx answer; never raises on a strange body."""
+    headers = {name.lower(): value for name, value in headers.items()}
     error = _error_object(body)
     status = _str_or_none(error.get("status")) if error else None
     message = _str_or_none(error.get("message")) if error else None

@@ -540,7 +540,7 @@ class _Run:
             backoff_seconds=self.backoff,
             elapsed_seconds=self.elapsed(),
             request_id=getattr(error, "request_id", None),
-            http_status=getattr(error, "code", None),
+            http_status=getattr(error, "code", None) or getattr(error, "http_status", None),
         )
 
     async def pause(self, delay: float) -> None:

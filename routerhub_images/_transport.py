@@ -26,6 +26,7 @@ from ._errors import (
     ClientClosedError,
     ConfigurationError,
     InsecureTransportError,
+    InvalidInputError,
     ResponseError,
 )
 
@@ -48,11 +49,18 @@ class HTTPAnswer:
 
 
 def make_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
-    """The library's split timeouts, or the caller's (a number applies to every phase)."""
+    """The caller's timeout as an ``httpx.Timeout`` (a number applies to every phase).
+
+    Raises:
+        InvalidInputError: ``timeout`` is not a non-negative number, None or a `Timeout`
+            (httpx would accept ``"5"`` and fail deep inside the first request).
+    """
     if isinstance(timeout, httpx.Timeout):
         return timeout
     if timeout is None:
         return httpx.Timeout(None)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0:
+        raise InvalidInputError(f"timeout must be seconds >= 0, None or a Timeout: {timeout!r}")
     return httpx.Timeout(timeout)
 
 

@@ -1,0 +1,603 @@
+"""Tests of AsyncImageClient: requests it builds, input checks, retries, logging, redaction."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import pathlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import respx
+from client_helpers import (
+    BASE_URL,
+    KEY,
+    MODEL,
+    PATH,
+    PNG,
+    WALL,
+    FakeClock,
+    error,
+    ok,
+    quota_failure,
+    retry_info,
+    sent_json,
+    use_clock,
+)
+
+from routerhub_images import (
+    APIStatusError,
+    AsyncImageClient,
+    Content,
+    GenerationConfig,
+    ImageConfig,
+    InsufficientCreditError,
+    InvalidInputError,
+    InvalidModelError,
+    Part,
+    ResourceExhaustedError,
+    RetryPolicy,
+    RouterHubError,
+    SafetySetting,
+    UnauthenticatedError,
+    UnavailableError,
+)
+from routerhub_images._client import _checked_safety
+from routerhub_images._constants import LOG_ENV, LOGGER_NAME, MAX_RETRIES
+from routerhub_images._logging import setup_from_env
+from routerhub_images._retry import instant_retries
+from routerhub_images.emulator import EmulatorServer, Fault
+
+OTHER_MODEL = "google/gemini-3-pro-image-preview"
+
+
+@pytest.fixture
+def mock() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def client(clock: FakeClock) -> AsyncIterator[AsyncImageClient]:
+    async with AsyncImageClient(KEY, base_url=BASE_URL) as client:
+        use_clock(client, clock)
+        yield client
+
+
+def unavailable(**kwargs: Any) -> httpx.Response:
+    return error(503, "UNAVAILABLE", **kwargs)
+
+
+# --- requests ----------------------------------------------------------------------
+
+
+async def test_success_carries_images_and_call_metadata(
+    mock: respx.MockRouter, client: AsyncImageClient
+) -> None:
+    """A 200 gives decoded images and a CallInfo with attempts, status and request id."""
+    mock.post(PATH).mock(return_value=ok(headers={"x-request-id": "req-1"}))
+    response = await client.generate_content(MODEL, "a red fox")
+    assert response.images[0].data == PNG
+    assert response.call is not None
+    assert (response.call.attempts, response.call.http_status) == (1, 200)
+    assert response.call.request_id == "req-1"
+    assert response.call.backoff_seconds == 0.0
+
+
+@pytest.mark.parametrize(
+    "contents",
+    [
+        "a red fox",
+        Part.from_text("a red fox"),
+        Content(role="user", parts=[Part.from_text("a red fox")]),
+        ["a red fox"],
+        [Content(role="user", parts=[Part.from_text("a red fox")])],
+    ],
+)
+async def test_contents_accept_str_part_content_and_lists(
+    mock: respx.MockRouter, client: AsyncImageClient, contents: Any
+) -> None:
+    """Every accepted contents shape becomes one user turn on the wire."""
+    route = mock.post(PATH).mock(return_value=ok())
+    await client.generate_content(MODEL, contents)
+    assert sent_json(route.calls.last.request) == {
+        "contents": [{"role": "user", "parts": [{"text": "a red fox"}]}]
+    }
+
+
+async def test_generate_image_sends_image_options(
+    mock: respx.MockRouter, client: AsyncImageClient
+) -> None:
+    """generate_image puts aspect ratio, size and seed in generationConfig."""
+    route = mock.post(f"/v1beta/models/{OTHER_MODEL}:generateContent").mock(return_value=ok())
+    response = await client.generate_image(
+        "a red fox", model=OTHER_MODEL, aspect_ratio="16:9", image_size="2k", seed=7
+    )
+    assert len(response.images) == 1
+    body = sent_json(route.calls.last.request)
+    assert body["generationConfig"] == {
+        "seed": 7,
+        "imageConfig": {"aspectRatio": "16:9", "imageSize": "2K"},
+    }
+
+
+async def test_edit_image_sends_the_prompt_and_the_image(
+    mock: respx.MockRouter, client: AsyncImageClient, tmp_path: pathlib.Path
+) -> None:
+    """edit_image sends the prompt then each image (bytes or path) inline."""
+    path = tmp_path / "in.png"
+    path.write_bytes(PNG)
+    route = mock.post(PATH).mock(return_value=ok())
+    await client.edit_image([PNG, path], "make it blue")
+    (turn,) = sent_json(route.calls.last.request)["contents"]
+    assert turn["parts"][0] == {"text": "make it blue"}
+    assert [p["inlineData"]["mimeType"] for p in turn["parts"][1:]] == ["image/png"] * 2
+
+
+# --- model names -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "google/gemini-2.5-flash-image",
+        "gemini-2.5-flash-image",
+        "models/gemini-2.5-flash-image",
+        "models/google/gemini-2.5-flash-image",
+        None,
+    ],
+)
+async def test_model_name_forms_hit_the_same_url(
+    mock: respx.MockRouter, client: AsyncImageClient, model: str | None
+) -> None:
+    """With or without google/ or models/ (or None for the default), the path is the same."""
+    route = mock.post(PATH).mock(return_value=ok())
+    await client.generate_content(model, "a red fox")
+    assert route.call_count == 1
+    assert route.calls.last.request.url.raw_path.decode() == PATH
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "google/../admin",
+        "gemini/..",
+        "gemini?key=x",
+        "gemini#frag",
+        "gemini 2",
+        "gemini:streamGenerateContent",
+        "google//gemini",
+        "/gemini",
+        "",
+        "   ",
+    ],
+)
+async def test_bad_model_names_are_rejected_before_sending(
+    mock: respx.MockRouter, client: AsyncImageClient, model: str
+) -> None:
+    """A name that could change the URL, or an empty one, is refused with no request made."""
+    route = mock.post().mock(return_value=ok())
+    with pytest.raises(InvalidModelError):
+        await client.generate_content(model, "a red fox")
+    assert route.call_count == 0
+
+
+# --- input checked before the network -------------------------------------------------
+
+
+def config(aspect_ratio: str) -> GenerationConfig:
+    return GenerationConfig(image_config=ImageConfig(aspect_ratio=aspect_ratio))
+
+
+@pytest.mark.parametrize(
+    ("call", "exc_type"),
+    [
+        pytest.param(lambda c, _: c.generate_image(""), ValueError, id="empty-prompt"),
+        pytest.param(lambda c, _: c.generate_image("   "), ValueError, id="blank-prompt"),
+        pytest.param(lambda c, _: c.generate_image(42), ValueError, id="prompt-not-str"),
+        pytest.param(lambda c, _: c.generate_content(MODEL, []), ValueError, id="no-contents"),
+        pytest.param(lambda c, _: c.generate_content(MODEL, ""), ValueError, id="empty-contents"),
+        pytest.param(lambda c, _: c.edit_image(b"", "blue"), ValueError, id="empty-image"),
+        pytest.param(lambda c, _: c.edit_image(b"text", "blue"), ValueError, id="not-an-image"),
+        pytest.param(lambda c, _: c.edit_image([], "blue"), ValueError, id="no-images"),
+        pytest.param(
+            lambda c, p: c.edit_image(p / "missing.png", "blue"), ValueError, id="missing-file"
+        ),
+        pytest.param(lambda c, _: c.edit_image(PNG, ""), ValueError, id="edit-empty-prompt"),
+        pytest.param(
+            lambda c, _: c.edit_image(3.5, "blue"), (ValueError, TypeError), id="image-not-bytes"
+        ),
+        pytest.param(
+            lambda c, _: c.generate_image("fox", aspect_ratio="8:1"), ValueError, id="bad-ratio"
+        ),
+        pytest.param(
+            lambda c, _: c.generate_image("fox", aspect_ratio="wide"), ValueError, id="ratio-shape"
+        ),
+        pytest.param(
+            lambda c, _: c.generate_image("fox", image_size="4K"), ValueError, id="bad-size"
+        ),
+        pytest.param(
+            lambda c, _: c.generate_content(MODEL, "fox", generation_config={"seed": 1}),
+            ValueError,
+            id="config-not-generationconfig",
+        ),
+        pytest.param(
+            lambda c, _: c.generate_content(
+                MODEL, "fox", generation_config=config(aspect_ratio="3:7")
+            ),
+            ValueError,
+            id="config-bad-ratio",
+        ),
+        pytest.param(
+            lambda c, _: c.generate_content(MODEL, "fox", safety_settings=[{"x": 1}]),
+            ValueError,
+            id="safety-not-safetysetting",
+        ),
+        pytest.param(
+            lambda c, _: c.generate_content(MODEL, "fox", system_instruction=1),
+            ValueError,
+            id="system-instruction-not-str",
+        ),
+        pytest.param(
+            lambda c, _: c.generate_content(MODEL, "fox", timeout="5"), ValueError, id="timeout-str"
+        ),
+        pytest.param(
+            lambda c, _: c.generate_content(MODEL, "fox", timeout=-1), ValueError, id="timeout-neg"
+        ),
+        pytest.param(
+            lambda c, _: c.generate_content(MODEL, "fox", max_retries=-1),
+            ValueError,
+            id="max-retries-negative",
+        ),
+    ],
+)
+async def test_bad_input_is_a_typed_error_before_any_request(
+    mock: respx.MockRouter,
+    client: AsyncImageClient,
+    tmp_path: pathlib.Path,
+    call: Any,
+    exc_type: type[Exception] | tuple[type[Exception], ...],
+) -> None:
+    """Bad prompts, images and options raise a library error and send nothing."""
+    route = mock.post().mock(return_value=ok())
+    with pytest.raises(RouterHubError) as info:
+        await call(client, tmp_path)
+    assert isinstance(info.value, exc_type)
+    assert route.call_count == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"timeout": "5"}, {"timeout": -1.0}, {"max_retries": -1}, {"max_retries": 1.5}]
+)
+def test_bad_client_settings_are_typed_errors(kwargs: dict[str, Any]) -> None:
+    """A bad timeout or max_retries fails at construction with InvalidInputError."""
+    with pytest.raises(InvalidInputError):
+        AsyncImageClient(KEY, **kwargs)
+
+
+def test_unknown_options_pass_with_strict_options_off() -> None:
+    """strict_options=False lets aspect ratios newer than the table through."""
+    client = AsyncImageClient(KEY, strict_options=False)
+    config = GenerationConfig(image_config=ImageConfig(aspect_ratio="8:1"))
+    assert client._checked_config(MODEL, config) == config
+
+
+def test_safety_settings_are_accepted() -> None:
+    """SafetySetting objects pass the check unchanged."""
+    setting = SafetySetting(category="HARM_CATEGORY_HATE_SPEECH", threshold="BLOCK_NONE")
+    assert _checked_safety([setting]) == (setting,)
+
+
+# --- retries -----------------------------------------------------------------------
+
+
+async def test_transient_errors_are_retried_until_success(
+    mock: respx.MockRouter, client: AsyncImageClient, clock: FakeClock
+) -> None:
+    """503, 503, 200 succeeds on the third attempt, with jittered exponential backoff."""
+    route = mock.post(PATH).mock(side_effect=[unavailable(), unavailable(), ok()])
+    response = await client.generate_content(MODEL, "a red fox")
+    assert route.call_count == 3
+    assert response.call is not None
+    assert response.call.attempts == 3
+    assert clock.sleeps == [0.5, 1.0]  # JITTER * initial * 2 ** (attempt - 1)
+    assert response.call.backoff_seconds == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        (400, "INVALID_ARGUMENT"),
+        (400, "FAILED_PRECONDITION"),
+        (401, "UNAUTHENTICATED"),
+        (403, "PERMISSION_DENIED"),
+        (404, "NOT_FOUND"),
+        (402, "RESOURCE_EXHAUSTED"),
+        (400, None),
+        (404, None),
+    ],
+)
+async def test_permanent_errors_make_exactly_one_request(
+    mock: respx.MockRouter,
+    client: AsyncImageClient,
+    clock: FakeClock,
+    code: int,
+    status: str | None,
+) -> None:
+    """Errors retrying cannot fix are raised after one request, without waiting."""
+    route = mock.post(PATH).mock(return_value=error(code, status))
+    with pytest.raises(APIStatusError) as info:
+        await client.generate_content(MODEL, "a red fox")
+    assert route.call_count == 1
+    assert clock.sleeps == []
+    assert info.value.call is not None
+    assert info.value.call.attempts == 1
+    assert info.value.call.http_status == code
+
+
+async def test_retries_give_up_after_max_retries(
+    mock: respx.MockRouter, client: AsyncImageClient
+) -> None:
+    """A server that stays down gets 1 + MAX_RETRIES attempts, then the error is raised."""
+    route = mock.post(PATH).mock(return_value=unavailable())
+    with pytest.raises(UnavailableError) as info:
+        await client.generate_content(MODEL, "a red fox")
+    assert route.call_count == MAX_RETRIES + 1
+    assert info.value.call is not None
+    assert info.value.call.attempts == MAX_RETRIES + 1
+
+
+async def test_retry_info_delay_is_waited(
+    mock: respx.MockRouter, client: AsyncImageClient, clock: FakeClock
+) -> None:
+    """A 429 with RetryInfo "48.8s" waits exactly 48.8 s before retrying."""
+    limited = error(429, "RESOURCE_EXHAUSTED", details=[retry_info("48.8s")])
+    mock.post(PATH).mock(side_effect=[limited, ok()])
+    response = await client.generate_content(MODEL, "a red fox")
+    assert clock.sleeps == [pytest.approx(48.8)]
+    assert response.call is not None
+    assert response.call.backoff_seconds == pytest.approx(48.8)
+
+
+@pytest.mark.parametrize(
+    ("header", "wait"),
+    [("7", 7.0), ("0.25", 0.25), (email.utils.formatdate(WALL + 12, usegmt=True), 12.0)],
+)
+async def test_retry_after_header_is_waited(
+    mock: respx.MockRouter, client: AsyncImageClient, clock: FakeClock, header: str, wait: float
+) -> None:
+    """Retry-After in seconds or as an HTTP date sets the wait."""
+    mock.post(PATH).mock(side_effect=[unavailable(headers={"Retry-After": header}), ok()])
+    await client.generate_content(MODEL, "a red fox")
+    assert clock.sleeps == [pytest.approx(wait)]
+
+
+async def test_retry_info_beats_retry_after(
+    mock: respx.MockRouter, client: AsyncImageClient, clock: FakeClock
+) -> None:
+    """When both are sent, RetryInfo decides the wait."""
+    both = unavailable(details=[retry_info("3s")], headers={"retry-after": "30"})
+    mock.post(PATH).mock(side_effect=[both, ok()])
+    await client.generate_content(MODEL, "a red fox")
+    assert clock.sleeps == [3.0]
+
+
+async def test_daily_quota_429_is_not_retried(
+    mock: respx.MockRouter, client: AsyncImageClient, clock: FakeClock
+) -> None:
+    """A 429 whose QuotaFailure names a per-day quota is raised at once."""
+    details = [quota_failure("GenerateRequestsPerDayPerProjectPerModel"), retry_info("20s")]
+    route = mock.post(PATH).mock(return_value=error(429, "RESOURCE_EXHAUSTED", details=details))
+    with pytest.raises(ResourceExhaustedError) as info:
+        await client.generate_content(MODEL, "a red fox")
+    assert info.value.is_daily_quota
+    assert route.call_count == 1
+    assert clock.sleeps == []
+
+
+async def test_per_call_max_retries_zero_disables_retrying(
+    mock: respx.MockRouter, client: AsyncImageClient
+) -> None:
+    """max_retries=0 on a call makes one request only."""
+    route = mock.post(PATH).mock(return_value=unavailable())
+    with pytest.raises(UnavailableError):
+        await client.generate_content(MODEL, "a red fox", max_retries=0)
+    assert route.call_count == 1
+
+
+async def test_per_call_max_retries_overrides_the_client(
+    mock: respx.MockRouter, clock: FakeClock
+) -> None:
+    """A client built with max_retries=0 retries when a call asks for it."""
+    route = mock.post(PATH).mock(side_effect=[unavailable(), unavailable(), ok()])
+    async with AsyncImageClient(KEY, base_url=BASE_URL, max_retries=0) as client:
+        use_clock(client, clock)
+        with pytest.raises(UnavailableError):
+            await client.generate_content(MODEL, "a red fox")
+        response = await client.generate_content(MODEL, "a red fox", max_retries=1)
+    assert route.call_count == 3
+    assert response.call is not None
+    assert response.call.attempts == 2
+
+
+async def test_server_delay_beyond_the_deadline_fails_at_once(
+    mock: respx.MockRouter, clock: FakeClock
+) -> None:
+    """If the server asks for a longer wait than the budget left, the error is raised now."""
+    limited = error(429, "RESOURCE_EXHAUSTED", details=[retry_info("48.8s")])
+    route = mock.post(PATH).mock(return_value=limited)
+    async with AsyncImageClient(KEY, base_url=BASE_URL, retry=RetryPolicy(deadline=10)) as client:
+        use_clock(client, clock)
+        with pytest.raises(ResourceExhaustedError):
+            await client.generate_content(MODEL, "a red fox")
+    assert route.call_count == 1
+    assert clock.sleeps == []
+
+
+async def test_rate_limit_cooldown_makes_other_calls_wait(
+    mock: respx.MockRouter, client: AsyncImageClient, clock: FakeClock
+) -> None:
+    """A 429 with a delay holds back a second concurrent call until the pause is over."""
+    limited = error(429, "RESOURCE_EXHAUSTED", details=[retry_info("30s")])
+    route = mock.post(PATH).mock(side_effect=[limited, ok(), ok()])
+    clock.gate = anyio.Event()
+    first = asyncio.create_task(client.generate_content(MODEL, "first"))
+    await clock.until_sleeping()  # the first call got its 429 and waits the 30 s
+    second = asyncio.create_task(client.generate_content(MODEL, "second"))
+    await clock.until_sleeping(2)
+    assert route.call_count == 1  # the second call is held by the cooldown
+    assert clock.sleeps == [30.0, 30.0]
+    clock.gate.set()
+    responses = await asyncio.gather(first, second)
+    assert route.call_count == 3
+    assert [r.call.backoff_seconds for r in responses if r.call] == [30.0, 30.0]
+
+
+async def test_cancelling_during_backoff_leaves_the_client_usable(
+    mock: respx.MockRouter, client: AsyncImageClient, clock: FakeClock
+) -> None:
+    """A call cancelled while it waits to retry propagates; the next call works."""
+    route = mock.post(PATH).mock(side_effect=[unavailable(), ok()])
+    clock.gate = anyio.Event()
+    task = asyncio.create_task(client.generate_content(MODEL, "a red fox"))
+    await clock.until_sleeping()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    clock.gate = None
+    response = await client.generate_content(MODEL, "a red fox")
+    assert response.call is not None
+    assert response.call.attempts == 1
+    assert route.call_count == 2
+
+
+async def test_instant_retries_skip_the_waits(mock: respx.MockRouter) -> None:
+    """Under instant_retries() a long server delay is counted but not slept."""
+    limited = error(429, "RESOURCE_EXHAUSTED", details=[retry_info("40s")])
+    mock.post(PATH).mock(side_effect=[limited, ok()])
+    with instant_retries():
+        async with AsyncImageClient(KEY, base_url=BASE_URL) as client:
+            with anyio.fail_after(5):
+                response = await client.generate_content(MODEL, "a red fox")
+    assert response.call is not None
+    assert response.call.backoff_seconds == 40.0
+
+
+# --- logging -----------------------------------------------------------------------
+
+
+async def test_each_retry_is_logged_at_info(
+    mock: respx.MockRouter, client: AsyncImageClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every retry logs attempt/max, the status and the wait on routerhub_images."""
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    mock.post(PATH).mock(side_effect=[unavailable(), unavailable(), ok()])
+    await client.generate_content(MODEL, "a red fox")
+    retries = [r for r in caplog.records if r.name == LOGGER_NAME and r.levelno == logging.INFO]
+    assert len(retries) == 2
+    assert "attempt 2/5" in retries[0].getMessage()
+    assert "attempt 3/5" in retries[1].getMessage()
+    assert all("503 UNAVAILABLE" in r.getMessage() for r in retries)
+
+
+def test_env_var_turns_on_debug_logging(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ROUTERHUB_IMAGES_LOG=debug attaches one handler and sets DEBUG."""
+    logger = logging.getLogger(LOGGER_NAME)
+    level, handlers = logger.level, list(logger.handlers)
+    monkeypatch.setenv(LOG_ENV, "debug")
+    try:
+        setup_from_env()
+        setup_from_env()  # idempotent
+        added = [h for h in logger.handlers if h not in handlers]
+        assert len(added) == 1
+        assert logger.level == logging.DEBUG
+    finally:
+        for handler in logger.handlers[:]:
+            if handler not in handlers:
+                logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+# --- redaction ---------------------------------------------------------------------
+
+
+def test_key_is_not_in_the_client_repr() -> None:
+    """repr(client) hides the key."""
+    client = AsyncImageClient(KEY)
+    assert KEY not in repr(client)
+    assert "redacted" in repr(client)
+    assert KEY not in repr(vars(client))
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        error(401, "UNAUTHENTICATED", message="API key not valid. Please pass a valid API key."),
+        error(401, "UNAUTHENTICATED", message=f"Incorrect API key provided: {KEY}"),
+        httpx.Response(401, text=f"<html>bad key {KEY}</html>"),
+        httpx.Response(403, text=f"Bearer {KEY} is forbidden"),
+    ],
+)
+async def test_key_is_not_in_errors(
+    mock: respx.MockRouter, client: AsyncImageClient, answer: httpx.Response
+) -> None:
+    """str and repr of an auth error never show the key, even when the server echoes it."""
+    mock.post(PATH).mock(return_value=answer)
+    with pytest.raises(APIStatusError) as info:
+        await client.generate_content(MODEL, "a red fox")
+    exc = info.value
+    for text in (str(exc), repr(exc), exc.message, repr(exc.args), repr(exc.details)):
+        assert KEY not in text
+
+
+async def test_key_is_not_in_debug_logs_of_a_retried_call(
+    mock: respx.MockRouter, client: AsyncImageClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing logged at DEBUG by us, httpx or httpcore during retries contains the key."""
+    for name in (LOGGER_NAME, "httpx", "httpcore"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    mock.post(PATH).mock(side_effect=[unavailable(), error(429, "RESOURCE_EXHAUSTED"), ok()])
+    await client.generate_content(MODEL, "a red fox")
+    assert caplog.records
+    assert all(KEY not in record.getMessage() for record in caplog.records)
+    assert KEY not in caplog.text
+
+
+async def test_key_is_not_in_debug_logs_over_a_real_connection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Over loopback, httpcore's DEBUG trace of a retried call does not contain the key."""
+    for name in (LOGGER_NAME, "httpx", "httpcore"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    with EmulatorServer() as server, instant_retries():
+        server.app.script(Fault.status(503), Fault.status(401))
+        async with AsyncImageClient(server.api_key, base_url=server.base_url) as client:
+            with pytest.raises(UnauthenticatedError) as info:
+                await client.generate_content(MODEL, "a red fox")
+            await client.generate_content(MODEL, "a red fox")
+    assert any(r.name.startswith("httpcore") for r in caplog.records)
+    assert server.api_key not in caplog.text
+    assert server.api_key not in str(info.value)
+    assert server.api_key not in repr(info.value)
+
+
+async def test_insufficient_credit_is_raised_without_retrying(
+    mock: respx.MockRouter, client: AsyncImageClient, clock: FakeClock
+) -> None:
+    """A 402 with a retry delay is still raised at once: credit does not come back by waiting."""
+    route = mock.post(PATH).mock(
+        return_value=error(402, "RESOURCE_EXHAUSTED", details=[retry_info("1s")])
+    )
+    with pytest.raises(InsufficientCreditError):
+        await client.generate_content(MODEL, "a red fox")
+    assert route.call_count == 1
+    assert clock.sleeps == []
