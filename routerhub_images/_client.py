@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Literal
 
 import attrs
-import httpx
 
 from . import _constants as consts
 from . import _wire
@@ -27,7 +26,15 @@ from ._errors import (
 from ._images import GeneratedImage
 from ._models import normalize_model_name, validate_image_options
 from ._retry import Clock, Cooldown, RetryPolicy, call_with_retries
-from ._transport import HTTPAnswer, TimeoutTypes, Transport, check_base_url, make_timeout
+from ._transport import (
+    AsyncHTTPClient,
+    AsyncHTTPTransport,
+    HTTPAnswer,
+    TimeoutTypes,
+    Transport,
+    check_base_url,
+    make_timeout,
+)
 from ._transport import default_timeout as _default_timeout
 from ._types import (
     Content,
@@ -125,8 +132,8 @@ class AsyncImageClient:
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: AsyncHTTPClient | None = None,
+        transport: AsyncHTTPTransport | None = None,
         default_model: str = consts.DEFAULT_MODEL,
         allow_insecure_http: bool = False,
         strict_options: bool = True,

@@ -37,6 +37,12 @@ Timeout = httpx.Timeout
 
 TimeoutTypes = float | None | httpx.Timeout
 
+AsyncHTTPClient = httpx.AsyncClient
+"""The httpx client type accepted as ``http_client`` (only this module imports httpx)."""
+
+AsyncHTTPTransport = httpx.AsyncBaseTransport
+"""The httpx transport type accepted as ``transport``."""
+
 
 @attrs.frozen
 class HTTPAnswer:
