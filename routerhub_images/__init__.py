@@ -68,7 +68,8 @@ from ._models import (
     InvalidModelError,
     ModelInfo,
 )
-from ._retry import RetryPolicy, instant_retries, set_instant_retries
+from ._retry import RetryPolicy, RetryStats, instant_retries, set_instant_retries
+from ._sync import EventLoopBlockedWarning, ImageClient
 from ._transport import Timeout
 from ._types import (
     Blob,
@@ -127,6 +128,7 @@ __all__ = [
     "DeadlineExceededError",
     "ErrorDetails",
     "ErrorInfo",
+    "EventLoopBlockedWarning",
     "FailedPreconditionError",
     "FileData",
     "FinishReason",
@@ -138,6 +140,7 @@ __all__ = [
     "HarmCategory",
     "HarmProbability",
     "HelpLink",
+    "ImageClient",
     "ImageConfig",
     "ImageInput",
     "ImageInputError",
@@ -169,6 +172,7 @@ __all__ = [
     "ResourceExhaustedError",
     "ResponseError",
     "RetryPolicy",
+    "RetryStats",
     "Role",
     "RouterHubError",
     "SafetyRating",

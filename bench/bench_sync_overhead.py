@@ -1,0 +1,167 @@
+"""Per-call overhead of the blocking ImageClient versus awaiting AsyncImageClient directly.
+
+The emulator runs in a separate process (uvicorn on 127.0.0.1), so the CPU measured here is
+the client's alone. Responses are tiny (``responseModalities: ["TEXT"]``) to expose the
+facade's cost rather than JSON and base64 work. Runs of N sequential calls alternate between
+the clients; the figures are the median wall time per call (over every call) and the client
+process's CPU per call (median over runs).
+
+A third line, ``handoff``, is the floor of any thread-based facade: the same async client on
+an event loop in a plain thread, driven with ``asyncio.run_coroutine_threadsafe``. The gap
+between it and ``sync`` is the anyio portal's own cost.
+
+    python bench/bench_sync_overhead.py [--calls 300] [--runs 9] [--images]
+
+``--images`` asks for the default answer (a 1024x1024 PNG) instead, for scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from routerhub_images import AsyncImageClient, GenerationConfig
+from routerhub_images._sync import ImageClient
+
+TEXT_ONLY = GenerationConfig(response_modalities=["TEXT"])
+CONFIG: GenerationConfig | None = TEXT_ONLY
+"""The generation config of every call; ``--images`` sets it to None (the server default)."""
+SERVER = """
+import sys
+from routerhub_images.emulator import EmulatorServer
+server = EmulatorServer().start()
+print(server.port, server.api_key, flush=True)
+sys.stdin.read()  # serve until the benchmark closes our stdin
+server.stop()
+"""
+WARMUP_CALLS = 50
+
+
+@contextmanager
+def emulator_process() -> Iterator[tuple[str, str]]:
+    """Run the emulator in a child process; yield its base URL and API key."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        port, key = proc.stdout.readline().split()
+        yield f"http://127.0.0.1:{port}", key
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(10)
+
+
+def sync_run(client: ImageClient, calls: int) -> tuple[list[float], float]:
+    """N sequential blocking calls: per-call wall times and CPU seconds per call."""
+    times = []
+    cpu = time.process_time()
+    for _ in range(calls):
+        start = time.perf_counter()
+        client.generate_content(None, "hi", generation_config=CONFIG)
+        times.append(time.perf_counter() - start)
+    return times, (time.process_time() - cpu) / calls
+
+
+def handoff_run(
+    client: AsyncImageClient, loop: asyncio.AbstractEventLoop, calls: int
+) -> tuple[list[float], float]:
+    """N sequential calls run on ``loop`` (in another thread) and waited for."""
+    times = []
+    cpu = time.process_time()
+    for _ in range(calls):
+        start = time.perf_counter()
+        coro = client.generate_content(None, "hi", generation_config=CONFIG)
+        asyncio.run_coroutine_threadsafe(coro, loop).result()
+        times.append(time.perf_counter() - start)
+    return times, (time.process_time() - cpu) / calls
+
+
+async def async_run(client: AsyncImageClient, calls: int) -> tuple[list[float], float]:
+    """N sequential awaited calls: per-call wall times and CPU seconds per call."""
+    times = []
+    cpu = time.process_time()
+    for _ in range(calls):
+        start = time.perf_counter()
+        await client.generate_content(None, "hi", generation_config=CONFIG)
+        times.append(time.perf_counter() - start)
+    return times, (time.process_time() - cpu) / calls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=300, help="sequential calls per run")
+    parser.add_argument("--runs", type=int, default=9, help="runs per client, interleaved")
+    parser.add_argument("--images", action="store_true", help="answer with images, not text")
+    args = parser.parse_args()
+    global CONFIG  # noqa: PLW0603 - one switch for the whole script
+    CONFIG = None if args.images else TEXT_ONLY
+
+    kinds = ("async", "sync", "handoff")
+    walls: dict[str, list[float]] = {k: [] for k in kinds}
+    cpus: dict[str, list[float]] = {k: [] for k in kinds}
+    with emulator_process() as (base_url, key):
+        loop = asyncio.new_event_loop()
+        async_client = loop.run_until_complete(_make_async(key, base_url))
+        sync_client = ImageClient(key, base_url=base_url, max_retries=0)
+        thread_loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=thread_loop.run_forever, daemon=True)
+        thread.start()
+        thread_client = asyncio.run_coroutine_threadsafe(
+            _make_async(key, base_url), thread_loop
+        ).result()
+
+        def run(kind: str, calls: int) -> tuple[list[float], float]:
+            if kind == "async":
+                return loop.run_until_complete(async_run(async_client, calls))
+            if kind == "sync":
+                return sync_run(sync_client, calls)
+            return handoff_run(thread_client, thread_loop, calls)
+
+        for kind in kinds:
+            run(kind, WARMUP_CALLS)
+        for index in range(args.runs):
+            shift = index % len(kinds)
+            for kind in kinds[shift:] + kinds[:shift]:
+                times, cpu = run(kind, args.calls)
+                walls[kind] += times
+                cpus[kind].append(cpu)
+
+        sync_client.close()
+        loop.run_until_complete(async_client.aclose())
+        loop.close()
+        asyncio.run_coroutine_threadsafe(thread_client.aclose(), thread_loop).result()
+        thread_loop.call_soon_threadsafe(thread_loop.stop)
+        thread.join()
+        thread_loop.close()
+
+    wall_us = {k: statistics.median(v) * 1e6 for k, v in walls.items()}
+    cpu_us = {k: statistics.median(v) * 1e6 for k, v in cpus.items()}
+    answer = "a 1024x1024 PNG" if args.images else "text only"
+    print(f"{args.runs} interleaved runs x {args.calls} sequential calls per client ({answer})")
+    print(f"{'':10}{'wall/call (median)':>20}{'client CPU/call':>18}{'wall vs async':>16}")
+    for kind in kinds:
+        ratio = wall_us[kind] / wall_us["async"]
+        print(f"{kind:10}{wall_us[kind]:>17.1f} us{cpu_us[kind]:>15.1f} us{ratio:>15.3f}x")
+    wall_extra, cpu_extra = wall_us["sync"] - wall_us["async"], cpu_us["sync"] - cpu_us["async"]
+    wall_share, cpu_share = wall_extra / wall_us["async"], cpu_extra / cpu_us["async"]
+    print(
+        f"ImageClient overhead: {wall_extra:+.1f} us/call wall ({wall_share:+.1%}),"
+        f" {cpu_extra:+.1f} us/call CPU ({cpu_share:+.1%})"
+    )
+
+
+async def _make_async(key: str, base_url: str) -> AsyncImageClient:
+    return AsyncImageClient(key, base_url=base_url, max_retries=0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,499 @@
+"""ImageClient: the blocking facade over `AsyncImageClient`, through an anyio portal.
+
+Each client owns one event loop, run by an anyio ``BlockingPortal`` in a daemon thread
+started at the first call. Every method submits the async method to that loop and
+waits for its answer, so the connection pool lives across calls, and the client works
+from any thread, from many threads at once, and from a thread that is itself running
+an event loop (a Jupyter cell), where an ``asyncio.run`` wrapper fails.
+
+The facade holds no logic of its own: validation, retries, errors and parsing all
+happen in `AsyncImageClient`, and its exceptions reach the caller unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import os
+import threading
+import time
+import warnings
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import ExitStack, suppress
+from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
+
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+
+from . import _constants as consts
+from ._client import AsyncImageClient, AuthStyle, ImageInput
+from ._constants import NOT_GIVEN, NotGiven
+from ._errors import ClientClosedError
+from ._retry import RetryPolicy
+from ._transport import AsyncHTTPTransport, TimeoutTypes
+from ._types import (
+    Content,
+    ContentsInput,
+    GenerateContentResponse,
+    GenerationConfig,
+    SafetySetting,
+)
+
+__all__ = ["EventLoopBlockedWarning", "ImageClient"]
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+_F = TypeVar("_F", bound=Callable[..., object])
+
+CLOSE_AT_EXIT_TIMEOUT = 5.0
+"""Seconds an unclosed client may take to shut down when collected or at interpreter
+exit; past that its loop thread (a daemon) is abandoned rather than hang the exit."""
+
+LOOP_THREAD_NAME = "routerhub-images-loop"
+"""Name of the thread that runs a client's event loop."""
+
+_CLOSER_NAME = "routerhub-images-close"
+
+
+class EventLoopBlockedWarning(RuntimeWarning):
+    """An `ImageClient` call blocked a thread that runs an event loop.
+
+    The call works, but the loop (and every task on it) stands still until the answer
+    arrives; in async code use `AsyncImageClient` instead. Issued once per client.
+    """
+
+
+class _Live(NamedTuple):
+    """A running portal and the async client that lives on its loop."""
+
+    stack: ExitStack
+    portal: BlockingPortal
+    client: AsyncImageClient
+    thread: threading.Thread
+
+
+class _Runner:
+    """One client's event-loop thread: started lazily, closed once, reset after a fork.
+
+    Kept apart from `ImageClient` so that the finalizer can hold it without keeping
+    the client alive.
+    """
+
+    def __init__(self, factory: Callable[[], AsyncImageClient]):
+        self._factory = factory
+        self._lock = threading.Lock()
+        self._live: _Live | None = None
+        self.closed = False
+        _RUNNERS.add(self)
+
+    @property
+    def started(self) -> bool:
+        return self._live is not None
+
+    def live(self) -> _Live:
+        """The running portal and client, started on first use (thread-safe)."""
+        live = self._live
+        if live is not None:
+            return live
+        with self._lock:
+            if self.closed:
+                raise ClientClosedError("the client is closed; create a new one")
+            if self._live is None:
+                self._live = _start(self._factory)
+            return self._live
+
+    def close(self, *, timeout: float | None = None) -> None:
+        """Close the async client on its loop, then stop the loop and its thread.
+
+        With a ``timeout``, a loop that does not stop in time is left behind (`_stop`).
+        """
+        with self._lock:
+            live, self._live = self._live, None
+            self.closed = True
+        if live is None:
+            return
+        if threading.get_ident() == live.thread.ident:
+            # Collected on the loop's own thread (a reference cycle freed there): it
+            # cannot wait for its own loop, so a helper thread stops it.
+            helper = threading.Thread(
+                target=_stop, args=(live, timeout), name=_CLOSER_NAME, daemon=True
+            )
+            helper.start()
+        else:
+            _stop(live, timeout)
+
+    def after_fork_in_child(self) -> None:
+        """Drop the parent's portal (its thread does not exist here) and its lock."""
+        self._lock = threading.Lock()
+        live, self._live = self._live, None
+        if live is not None:
+            _forget(live)
+
+
+_RUNNERS: weakref.WeakSet[_Runner] = weakref.WeakSet()
+_ABANDONED: list[object] = []
+"""Portals and clients inherited through ``fork``, bound to the parent's loop: kept and
+never used, so that collecting them in the child runs no finalizer (unclosed-socket and
+loop warnings, TLS shutdown) over connections the parent owns."""
+
+
+def _adopt_loop_thread() -> threading.Thread:
+    thread = threading.current_thread()
+    thread.name = LOOP_THREAD_NAME
+    return thread
+
+
+def _start(factory: Callable[[], AsyncImageClient]) -> _Live:
+    stack = ExitStack()
+    portal = stack.enter_context(start_blocking_portal())
+    try:
+        thread = portal.call(_adopt_loop_thread)
+        # Built on its loop, so nothing in it can bind to the caller's loop.
+        client = portal.call(factory)
+    except BaseException:
+        stack.close()
+        raise
+    return _Live(stack, portal, client, thread)
+
+
+def _stop(live: _Live, timeout: float | None = None) -> None:
+    """Close the client on its loop, then stop the portal and join its thread.
+
+    Calls still running in other threads are cancelled: they raise `ClientClosedError`.
+    With a ``timeout`` (finalizers, interpreter exit), a loop that does not stop in time
+    (a task ignoring cancellation) is left to its daemon thread, which interpreter exit
+    abandons instead of joining. No thread is started here: Python 3.12+ refuses new
+    threads at exit.
+    """
+    portal = live.portal
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        _wait(portal.start_task_soon(live.client.aclose), deadline)
+    finally:
+        _wait(portal.start_task_soon(portal.stop, True), deadline)
+        live.thread.join(_remaining(deadline))
+        if live.thread.is_alive():
+            # The portal's context manager joins the thread when it is closed, even by
+            # garbage collection at exit; so it goes with that thread, whose frames,
+            # and what they reference, exit never frees.
+            vars(live.thread)["_routerhub_images_portal"] = live
+        else:
+            live.stack.close()
+
+
+def _remaining(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def _wait(future: concurrent.futures.Future[Any], deadline: float | None) -> None:
+    with suppress(concurrent.futures.TimeoutError):
+        future.result(_remaining(deadline))
+
+
+def _forget(live: _Live) -> None:
+    # The portal's loop thread died with the fork. Marking the portal stopped (the
+    # attribute anyio's own `stop` clears) makes closing the stack skip the call into
+    # the dead loop, which would wait forever, and join the already-stopped thread.
+    live.portal._event_loop_thread_id = None
+    live.stack.close()
+    _ABANDONED.append(live)
+
+
+def _after_fork_in_child() -> None:
+    for runner in list(_RUNNERS):
+        runner.after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _finalize(runner: _Runner) -> None:
+    """Close a client that was dropped or is still open at exit, then say so."""
+    if runner.closed or not runner.started:
+        return
+    runner.close(timeout=CLOSE_AT_EXIT_TIMEOUT)
+    warnings.warn(
+        "an ImageClient was not closed; use `with ImageClient() as client:` or call close()",
+        ResourceWarning,
+        stacklevel=2,
+    )
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _same_doc(original: Callable[..., object]) -> Callable[[_F], _F]:
+    """Give a facade method the docstring of the async method it forwards to."""
+
+    def apply(method: _F) -> _F:
+        method.__doc__ = original.__doc__
+        return method
+
+    return apply
+
+
+class ImageClient:
+    """Blocking client for RouterHub's Gemini-format image generation endpoint.
+
+    The same methods, arguments, answers and exceptions as `AsyncImageClient`, as
+    plain calls. Create it once and share it, between threads too: it runs one event
+    loop in a background thread, started at the first call, whose connection pool
+    serves every call. Use ``with ImageClient() as client:`` or call `close`; a client
+    left open after a call is closed when collected or at exit, with a
+    ``ResourceWarning``. After ``os.fork()`` the child starts a loop and pool of its own.
+
+    In async code use `AsyncImageClient`: a call made from a thread that runs an
+    event loop works, but blocks that loop, and warns once (`EventLoopBlockedWarning`).
+
+    Args:
+        api_key: RouterHub key (``rh_...``); defaults to ``$ROUTERHUB_API_KEY``.
+        base_url: Defaults to ``$ROUTERHUB_BASE_URL``, then ``https://api.routerhub.ai``.
+        auth: Send the key as ``Authorization: Bearer`` (default) or ``x-goog-api-key``.
+        timeout: Seconds or an ``httpx.Timeout``; defaults as in `AsyncImageClient`.
+            ``None`` disables timeouts.
+        max_retries: Shortcut for ``retry=RetryPolicy(max_retries=...)``.
+        retry: The `RetryPolicy`; retries are on by default.
+        transport: An ``httpx.AsyncBaseTransport`` for the pool (e.g.
+            ``httpx.ASGITransport`` to talk to an in-process emulator). There is no
+            ``http_client``: an ``httpx.AsyncClient`` belongs to the loop that made it.
+        default_model: Model used when a call names none.
+        allow_insecure_http: Allow sending the key over ``http://`` to a host that is
+            not loopback.
+        strict_options: Reject aspect ratios / image sizes a known model does not
+            support.
+
+    Raises:
+        MissingAPIKeyError: No key passed and ``$ROUTERHUB_API_KEY`` is unset (raised
+            here, before any thread starts).
+        InsecureTransportError: ``http://`` to a remote host without opt-in.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        auth: AuthStyle = "bearer",
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        transport: AsyncHTTPTransport | None = None,
+        default_model: str = consts.DEFAULT_MODEL,
+        allow_insecure_http: bool = False,
+        strict_options: bool = True,
+    ):
+        # Validates every argument now, in the caller's thread, with the async client's
+        # own rules; it never sends anything and answers the read-only attributes.
+        self._settings = AsyncImageClient(
+            api_key,
+            base_url=base_url,
+            auth=auth,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry=retry,
+            transport=transport,
+            default_model=default_model,
+            allow_insecure_http=allow_insecure_http,
+            strict_options=strict_options,
+        )
+        # The loop's client is built from the resolved settings, so a change to the
+        # environment between now and the first call cannot make the two differ.
+        factory = functools.partial(
+            AsyncImageClient,
+            self._settings._key.value,  # the resolved key (same package)
+            base_url=self._settings.base_url,
+            auth=self._settings.auth,
+            timeout=timeout,
+            retry=self._settings.retry,
+            transport=transport,
+            default_model=self._settings.default_model,
+            allow_insecure_http=allow_insecure_http,
+            strict_options=self._settings.strict_options,
+        )
+        self._runner = _Runner(factory)
+        self._finalizer = weakref.finalize(self, _finalize, self._runner)
+        self._warned_in_loop = False
+
+    def __repr__(self) -> str:
+        return "<ImageClient " + repr(self._settings).removeprefix("<AsyncImageClient ")
+
+    @property
+    def base_url(self) -> str:
+        """The API root the client sends to."""
+        return self._settings.base_url
+
+    @property
+    def auth(self) -> AuthStyle:
+        """How the key is sent: ``"bearer"`` or ``"x-goog-api-key"``."""
+        return self._settings.auth
+
+    @property
+    def default_model(self) -> str:
+        """Model used when a call names none (normalized, ``google/...``)."""
+        return self._settings.default_model
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The client's `RetryPolicy`."""
+        return self._settings.retry
+
+    @property
+    def strict_options(self) -> bool:
+        """Whether unsupported aspect ratios / image sizes are rejected before sending."""
+        return self._settings.strict_options
+
+    @property
+    def closed(self) -> bool:
+        """True after `close`; calls then raise `ClientClosedError`."""
+        return self._runner.closed
+
+    def __enter__(self) -> ImageClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool and stop the client's event-loop thread.
+
+        Idempotent. Calls still running in other threads are cancelled and raise
+        `ClientClosedError`, as does every later call.
+        """
+        self._finalizer.detach()
+        self._runner.close()
+
+    def _call(
+        self,
+        method: Callable[Concatenate[AsyncImageClient, _P], Awaitable[_T]],
+        /,
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> _T:
+        """Run ``method`` of the loop's async client there and wait for its answer."""
+        live = self._runner.live()
+        if not self._warned_in_loop and _in_event_loop():
+            self._warn_in_loop()
+        try:
+            future = live.portal.start_task_soon(
+                functools.partial(method, live.client, *args, **kwargs)
+            )
+        except RuntimeError:
+            if self._runner.closed:
+                raise ClientClosedError("the client is closed; create a new one") from None
+            raise
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            # Only `close` (from another thread) cancels a call we are waiting for.
+            raise ClientClosedError("the client was closed during the call") from None
+        except BaseException:
+            # KeyboardInterrupt and the like: cancel the request on the loop too. (A
+            # finished future, e.g. one holding the call's own error, ignores this.)
+            future.cancel()
+            raise
+
+    def _warn_in_loop(self) -> None:
+        self._warned_in_loop = True
+        warnings.warn(
+            "ImageClient blocks the event loop running in this thread until the server "
+            "answers; in async code use AsyncImageClient and await its methods",
+            EventLoopBlockedWarning,
+            stacklevel=4,
+        )
+
+    @_same_doc(AsyncImageClient.generate_content)
+    def generate_content(
+        self,
+        model: str | None,
+        contents: ContentsInput,
+        *,
+        generation_config: GenerationConfig | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        system_instruction: str | Content | None = None,
+        cached_content: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> GenerateContentResponse:
+        """Call ``generateContent``; see `AsyncImageClient.generate_content`."""
+        return self._call(
+            AsyncImageClient.generate_content,
+            model,
+            contents,
+            generation_config=generation_config,
+            safety_settings=safety_settings,
+            system_instruction=system_instruction,
+            cached_content=cached_content,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    @_same_doc(AsyncImageClient.generate_image)
+    def generate_image(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        seed: int | None = None,
+        temperature: float | None = None,
+        text_only: bool = False,
+        system_instruction: str | Content | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> GenerateContentResponse:
+        """Generate an image from a prompt; see `AsyncImageClient.generate_image`."""
+        return self._call(
+            AsyncImageClient.generate_image,
+            prompt,
+            model=model,
+            aspect_ratio=aspect_ratio,
+            image_size=image_size,
+            seed=seed,
+            temperature=temperature,
+            text_only=text_only,
+            system_instruction=system_instruction,
+            safety_settings=safety_settings,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    @_same_doc(AsyncImageClient.edit_image)
+    def edit_image(
+        self,
+        image: ImageInput | Sequence[ImageInput],
+        prompt: str,
+        *,
+        model: str | None = None,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        seed: int | None = None,
+        temperature: float | None = None,
+        system_instruction: str | Content | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> GenerateContentResponse:
+        """Edit images following a prompt; see `AsyncImageClient.edit_image`."""
+        return self._call(
+            AsyncImageClient.edit_image,
+            image,
+            prompt,
+            model=model,
+            aspect_ratio=aspect_ratio,
+            image_size=image_size,
+            seed=seed,
+            temperature=temperature,
+            system_instruction=system_instruction,
+            safety_settings=safety_settings,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
