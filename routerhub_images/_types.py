@@ -55,7 +55,7 @@ class WireModel:
 
     def to_json(self) -> str:
         """Compact JSON text of this object as it travels on the wire."""
-        return _wire.dumps(self).decode()
+        return _wire.dumps_text(self)
 
     @classmethod
     def from_dict(cls: type[M], data: Mapping[str, Any]) -> M:

@@ -8,7 +8,8 @@
 - keys this version does not know are kept in each object's ``extra`` dict and sent
   back on unstructure (known fields win), so replaying a model turn loses nothing;
 - scalars are checked strictly: cattrs' defaults would turn ``"false"`` into True or a
-  dict into its ``str()``.
+  dict into its ``str()``; likewise a repeated field must be a JSON array, not any
+  iterable (a string would become a tuple of characters).
 
 Why hand-rolled base64 handling and not cattrs' preconf converters: those encode bytes
 as base85, and ``base64.b64decode`` silently drops URL-safe characters.
@@ -19,12 +20,14 @@ from __future__ import annotations
 import binascii
 import json
 import re
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import attrs
 import cattrs
 import pybase64
+from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from ._errors import ResponseError
@@ -37,7 +40,8 @@ WIRE_METADATA_KEY = "routerhub_wire"
 EXTRA_FIELD = "extra"
 """Name of the attribute that holds the keys this version does not know."""
 
-_URLSAFE_TO_STANDARD = str.maketrans("-_", "+/")
+_URLSAFE = b"-_"
+_INT_STRING = re.compile(r"-?[0-9]+")
 
 
 class UnknownFieldsError(ValueError):
@@ -63,15 +67,17 @@ def decode_base64(value: object) -> bytes:
     """
     if not isinstance(value, str):
         raise ValueError(f"expected a base64 string, got {type(value).__name__}")
-    if "-" in value or "_" in value:
-        value = value.translate(_URLSAFE_TO_STANDARD)
+    urlsafe = "-" in value or "_" in value
+    if urlsafe and ("+" in value or "/" in value):
+        raise ValueError("invalid base64: mixes the standard and URL-safe alphabets")
     missing = -len(value) % 4
     if missing == 3:
         raise ValueError("invalid base64: impossible length")
     if missing:
-        value += "=" * missing
+        value += "=" * missing  # a copy, but only unpadded input pays for it
     try:
-        return pybase64.b64decode(value, validate=True)
+        # altchars decodes URL-safe text in place: translating it first costs a copy.
+        return pybase64.b64decode(value, altchars=_URLSAFE if urlsafe else None, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ValueError(f"invalid base64: {exc}") from None
 
@@ -91,7 +97,7 @@ def _strict(kind: type[Any], *, allow: tuple[type[Any], ...] = ()) -> Callable[[
 
 def _structure_int(value: Any, _: Any) -> int:
     # proto3 JSON allows integers as strings (int64 always travels that way).
-    if isinstance(value, str) and value.lstrip("-").isdigit():
+    if isinstance(value, str) and _INT_STRING.fullmatch(value):
         return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -103,6 +109,34 @@ def _structure_str(value: Any, _: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected str, got {type(value).__name__}")
     return value
+
+
+def _is_homogeneous_tuple(cls: Any) -> bool:
+    args = typing.get_args(cls)
+    return typing.get_origin(cls) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _make_tuple_hook(converter: cattrs.Converter, cls: Any) -> Callable[[Any, Any], Any]:
+    # cattrs' own hook takes any iterable: a string or an object would become a tuple of
+    # characters or of keys. A JSON array (or a tuple, from Python) is required here.
+    item_type = typing.get_args(cls)[0]
+    item_hook = converter.get_structure_hook(item_type)
+
+    def structure(value: Any, _: Any) -> tuple[Any, ...]:
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"expected a JSON array, got {type(value).__name__}")
+        items = []
+        for index, item in enumerate(value):
+            try:
+                items.append(item_hook(item, item_type))
+            except Exception as exc:
+                note = IterableValidationNote(f"Structuring @ index {index}", index, item_type)
+                # Typeshed knows __notes__ from 3.11 only; cattrs reads it on 3.10 too.
+                exc.__notes__ = [*getattr(exc, "__notes__", []), note]  # type: ignore[attr-defined]
+                raise IterableValidationError(f"While structuring {cls}", [exc], cls) from None
+        return tuple(items)
+
+    return structure
 
 
 def _is_wire_field(field: attrs.Attribute[Any]) -> bool:
@@ -170,6 +204,9 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
     converter.register_structure_hook(float, _strict(float, allow=(int,)))
     converter.register_structure_hook(bool, _strict(bool))
     converter.register_structure_hook_factory(
+        _is_homogeneous_tuple, lambda cls: _make_tuple_hook(converter, cls)
+    )
+    converter.register_structure_hook_factory(
         attrs.has, lambda cls: _make_structure_hook(converter, cls, strict=strict)
     )
     converter.register_unstructure_hook_factory(
@@ -188,9 +225,18 @@ def unstructure(instance: Any) -> dict[str, Any]:
     return result
 
 
+def dumps_text(instance: Any, *, ensure_ascii: bool = False) -> str:
+    """Compact JSON text of an attrs model instance."""
+    return json.dumps(unstructure(instance), separators=(",", ":"), ensure_ascii=ensure_ascii)
+
+
 def dumps(instance: Any) -> bytes:
     """Compact UTF-8 JSON of an attrs model instance."""
-    return json.dumps(unstructure(instance), separators=(",", ":"), ensure_ascii=False).encode()
+    try:
+        return dumps_text(instance).encode()
+    except UnicodeEncodeError:
+        # A lone surrogate (a valid JSON escape, e.g. a cut emoji) has no UTF-8 form.
+        return dumps_text(instance, ensure_ascii=True).encode()
 
 
 def _describe(exc: BaseException, target: type[Any] | None) -> str:
@@ -228,6 +274,6 @@ def loads(body: bytes | str, cls: type[T]) -> T:
     """Parse JSON text into ``cls``; invalid JSON or shape raises `ResponseError`."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
         raise ResponseError(f"body is not valid JSON: {exc}", path="$") from None
     return structure(data, cls)
