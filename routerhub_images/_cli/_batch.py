@@ -1,0 +1,252 @@
+"""The ``batch`` command: a jobs file through the batch engine, with a live progress bar.
+
+The bar and the summary table are drawn by rich. On a terminal the bar redraws in place
+on stderr; when stderr is a pipe or a file (CI, ``2> log``) rich draws no live display
+and prints the final bar once, so redirected output stays readable.
+"""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from routerhub_images._client import AsyncImageClient
+from routerhub_images._constants import LOGGER_NAME
+from routerhub_images._errors import InvalidInputError
+from routerhub_images.batch import (
+    DEFAULT_CONCURRENCY,
+    BatchEvent,
+    BatchRunner,
+    BatchSummary,
+    ManifestLockedError,
+    load_jobs,
+    parse_shard,
+    shard,
+)
+
+from ._context import CliState
+from ._errors import APIError, BatchFailedError, InputError
+
+NON_TERMINAL_WIDTH = 120
+"""Columns of the progress line when stderr is not a terminal (printed once, at the end)."""
+
+
+def _parse_shard(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[int, int] | None:
+    """``--shard K/N``: this worker takes shard K (0-based) of N."""
+    if value is None:
+        return None
+    try:
+        return parse_shard(value)
+    except InvalidInputError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
+
+
+class _RateColumn(ProgressColumn):
+    """Finished jobs per minute, over rich's recent-speed window."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        rate = "-- /min" if speed is None else f"{speed * 60:,.0f}/min"
+        return Text(rate, style="cyan", no_wrap=True)
+
+
+class _Counts(ProgressColumn):
+    """ok / failed / retries (and skipped / running when there are any)."""
+
+    def render(self, task: Task) -> Text:
+        fields = task.fields
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"{fields['ok']} ok", style="green")
+        text.append(f" {fields['failed']} failed", style="red")
+        if fields["skipped"]:
+            text.append(f" {fields['skipped']} skipped", style="dim")
+        text.append(f" {fields['retries']} retries", style="yellow")
+        if fields["running"]:
+            text.append(f" {fields['running']} running", style="blue")
+        return text
+
+
+class _RetryCounter(logging.Handler):
+    """Counts the client's "Retrying ..." log records while the batch runs.
+
+    The batch engine reports a call's retries only when the job ends; the client logs
+    each retry as it is scheduled, so this is the one live signal of retrying. If the
+    log line ever changes, the count stays at 0 and nothing else is affected.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if isinstance(record.msg, str) and record.msg.startswith("Retrying"):
+            self.count += 1
+
+
+class BatchDisplay:
+    """The live progress bar, fed by the runner's events and the retry counter."""
+
+    def __init__(self, console: Console, total: int):
+        self.progress = Progress(
+            SpinnerColumn(),
+            BarColumn(bar_width=None),
+            MofNCompleteColumn(),
+            _Counts(),
+            _RateColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=console,
+            expand=True,
+        )
+        self.task = self.progress.add_task(
+            "batch", total=total, ok=0, failed=0, skipped=0, running=0, retries=0
+        )
+        self.retries = _RetryCounter()
+        self._logger = logging.getLogger(LOGGER_NAME)
+        self._level = self._logger.level
+
+    def __enter__(self) -> BatchDisplay:
+        # INFO reaches our handler; the root logger's last-resort handler shows only
+        # warnings, so nothing new is printed.
+        self._logger.addHandler(self.retries)
+        if self._logger.getEffectiveLevel() > logging.INFO:
+            self._logger.setLevel(logging.INFO)
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.progress.update(self.task, retries=self.retries.count)
+        self.progress.stop()
+        self._logger.removeHandler(self.retries)
+        self._logger.setLevel(self._level)
+
+    def on_event(self, event: BatchEvent) -> None:
+        """Move the bar to the counts the event carries."""
+        counts = event.progress
+        self.progress.update(
+            self.task,
+            completed=counts.done,
+            ok=counts.ok,
+            failed=counts.failed,
+            skipped=counts.skipped,
+            running=counts.in_flight,
+            retries=self.retries.count,
+        )
+
+
+@click.command()
+@click.argument("jobs_file", metavar="INPUT", type=click.Path(path_type=pathlib.Path))
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    required=True,
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    help="Directory for the images and the manifest (created if missing).",
+)
+@click.option(
+    "-c",
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    help="Calls in flight at most.",
+)
+@click.option(
+    "--rpm",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Requests per minute at most (default: no limit but the server's).",
+)
+@click.option(
+    "--shard",
+    "shard_spec",
+    metavar="K/N",
+    callback=_parse_shard,
+    help="Run only shard K of N (K is 0-based: 0/4 .. 3/4), for several workers.",
+)
+@click.pass_obj
+def batch(
+    state: CliState,
+    /,
+    *,
+    jobs_file: pathlib.Path,
+    out_dir: pathlib.Path,
+    concurrency: int,
+    rpm: float | None,
+    shard_spec: tuple[int, int] | None,
+) -> None:
+    """Generate an image for every job in INPUT into the -o directory.
+
+    INPUT has one prompt per line, or is JSON Lines with per-job options
+    (prompt, id, model, aspect_ratio, image_size, seed, images). Finished jobs
+    are recorded in DIR/manifest.jsonl: rerun the same command to resume or to
+    retry the failures.
+    """
+    jobs = state.guard(lambda: load_jobs(jobs_file))
+    if shard_spec is not None:
+        jobs = shard(jobs, *shard_spec)
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        # Printed once into a log: no reason to cut it at rich's default 80 columns.
+        console.width = max(console.width, NON_TERMINAL_WIDTH)
+    display = BatchDisplay(console, total=len(jobs))
+
+    async def run(client: AsyncImageClient) -> BatchSummary:
+        runner = BatchRunner(
+            client, out_dir, concurrency=concurrency, rpm=rpm, on_event=display.on_event
+        )
+        try:
+            return await runner.run(jobs)
+        except ManifestLockedError as error:
+            raise InputError(str(error)) from error
+
+    with display:
+        summary = state.run(run)
+    print_summary(Console(), summary, out_dir)
+    _exit_for(summary)
+
+
+def print_summary(console: Console, summary: BatchSummary, out_dir: pathlib.Path) -> None:
+    """Print the run's totals, and its failures by status, as a table."""
+    table = Table(title=f"batch into {out_dir}", show_header=False, title_justify="left")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("jobs", str(summary.jobs))
+    table.add_row("[green]ok", str(summary.ok))
+    table.add_row("[red]failed", str(summary.failed))
+    table.add_row("skipped (done before)", str(summary.skipped))
+    table.add_row("images written", str(summary.images_written))
+    table.add_row("requests (retries)", f"{summary.requests} ({summary.retries})")
+    table.add_row("tokens", f"{summary.total_tokens:,}")
+    table.add_row("time", f"{summary.elapsed_seconds:.1f} s")
+    table.add_row("rate", f"{summary.ok_per_minute:.1f} images/min")
+    for status, count in sorted(summary.failures_by_status.items()):
+        table.add_row(f"[red]failed: {status}", str(count))
+    console.print(table, soft_wrap=True)
+
+
+def _exit_for(summary: BatchSummary) -> None:
+    if summary.stopped_reason:
+        raise APIError(f"the batch stopped early: {summary.stopped_reason}")
+    if summary.failed:
+        raise BatchFailedError(
+            f"{summary.failed} of {summary.jobs} jobs failed; rerun the same command to retry them"
+        )

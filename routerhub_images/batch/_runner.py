@@ -1,0 +1,438 @@
+"""BatchRunner: many jobs on one client, bounded, rate-aware, resumable."""
+
+from __future__ import annotations
+
+import collections
+import os
+import pathlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence, Sized
+from typing import TYPE_CHECKING
+
+import anyio
+import anyio.lowlevel
+import attrs
+
+from routerhub_images._errors import (
+    APIStatusError,
+    ClientClosedError,
+    InsufficientCreditError,
+    InvalidInputError,
+    ResourceExhaustedError,
+    UnauthenticatedError,
+)
+from routerhub_images._images import GeneratedImage, atomic_write_bytes
+
+from ._jobs import BatchJob, JobIds
+from ._limits import AdaptiveConcurrency, RequestPacer
+from ._manifest import ImageFile, JobError, Manifest, ManifestEntry, TokenUsage, fsync_directory
+from ._results import (
+    BatchEvent,
+    BatchProgress,
+    BatchSummary,
+    ConcurrencyChanged,
+    JobFailed,
+    JobResult,
+    JobSkipped,
+    JobStarted,
+    JobSucceeded,
+)
+
+if TYPE_CHECKING:
+    from routerhub_images._client import AsyncImageClient
+    from routerhub_images._types import GenerateContentResponse
+
+__all__ = ["DEFAULT_CONCURRENCY", "BatchRunner"]
+
+DEFAULT_CONCURRENCY = 8
+"""Calls in flight at most, unless the batch is given another ``concurrency``."""
+
+Deliver = Callable[[JobResult], Awaitable[None]]
+
+
+class BatchRunner:
+    """Runs many `BatchJob` on one client, writing images and a manifest to ``out_dir``.
+
+    Jobs are pulled from the iterable by ``concurrency`` workers, so 10,000 jobs never
+    become 10,000 tasks and memory stays flat. Each job ends either with its images
+    written (``out_dir/<id>.<ext>``, further images ``<id>-2.<ext>`` ...) or with a
+    recorded failure; a failing job never cancels the others. Every finished job gets
+    one line in ``out_dir/manifest.jsonl``, written after its images and fsynced.
+
+    Resuming: run the same jobs into the same directory again. A job whose last
+    manifest line is ``ok`` for the same prompt and whose files are all there is
+    skipped; failed and unfinished jobs are run.
+
+    Rate limits slow the whole batch: a call that needed retries (the client retries
+    429 and 5xx itself, waiting the server's delay, with a client-wide cooldown) or
+    failed on a rate limit halves the number of calls allowed in flight, which then
+    grows back by one per round of successes (`AdaptiveConcurrency`). ``rpm`` adds an
+    even spacing of calls (`RequestPacer`); set it to your quota to stay just under it.
+
+    Some errors fail every later job the same way (a rejected key, no credit left, a
+    daily quota): after one, no new job is started, the jobs in flight finish, and
+    `BatchSummary.stopped_reason` says why.
+
+    Cancelling the run (Ctrl-C under ``asyncio.run``) cancels the calls in flight; a
+    job whose answer arrived is still written and recorded, the others get no
+    manifest line and are redone on restart.
+
+    Args:
+        client: The client to call; the runner does not close it.
+        out_dir: Output directory, created if missing; one run at a time per directory.
+        concurrency: Calls in flight at most (`DEFAULT_CONCURRENCY`).
+        rpm: Client-side limit in requests per minute; None for no limit.
+        on_event: Called (synchronously, in the event loop) with each `BatchEvent`;
+            an exception it raises stops the batch.
+
+    Raises:
+        ValueError: ``concurrency`` below 1 or ``rpm`` not positive.
+    """
+
+    def __init__(
+        self,
+        client: AsyncImageClient,
+        out_dir: str | os.PathLike[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        rpm: float | None = None,
+        on_event: Callable[[BatchEvent], None] | None = None,
+    ):
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be an integer >= 1, not {concurrency!r}")
+        if rpm is not None:
+            RequestPacer(rpm)  # validates
+        self.client = client
+        self.out_dir = pathlib.Path(out_dir)
+        self.concurrency = concurrency
+        self.rpm = rpm
+        self.on_event = on_event
+        self.summary: BatchSummary | None = None
+        """The summary of the last run that finished (`run` or a fully consumed
+        `iter_results`)."""
+
+    async def run(self, jobs: Iterable[BatchJob]) -> BatchSummary:
+        """Run every job and return the totals.
+
+        Raises:
+            DuplicateJobError: two jobs share an id (checked up front for a sequence,
+                as they come for an iterator).
+            ManifestLockedError: another run holds ``out_dir``.
+            OSError: an image or the manifest cannot be written (disk full, ...).
+        """
+        return await _Run(self, jobs).execute(None)
+
+    async def iter_results(self, jobs: Iterable[BatchJob]) -> AsyncIterator[JobResult]:
+        """Run the jobs and yield each `JobResult` as it completes (skipped ones too).
+
+        Results are handed over one at a time, so a slow consumer slows the batch
+        rather than piling results up. To stop early, close the iterator (use
+        ``contextlib.aclosing``): the calls in flight are cancelled.
+
+        Raises:
+            As `run`.
+        """
+        send, receive = anyio.create_memory_object_stream[JobResult]()
+        run = _Run(self, jobs)
+
+        async def produce() -> None:
+            async with send:
+                await run.execute(send.send)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(produce)
+            try:
+                async with receive:
+                    async for result in receive:
+                        yield result
+            except GeneratorExit:
+                # Closed early: end quietly once the workers are cancelled, rather than
+                # let the task group wrap GeneratorExit in an exception group.
+                pass
+            finally:
+                group.cancel_scope.cancel()
+
+
+@attrs.define
+class _Outcome:
+    """What one call produced, before anything is written."""
+
+    response: GenerateContentResponse | None = None
+    images: list[GeneratedImage] = attrs.field(factory=list)
+    error: Exception | None = None
+    attempts: int = 0
+    elapsed: float = 0.0
+
+
+@attrs.define
+class _Tally:
+    started: int = 0
+    ok: int = 0
+    failed: int = 0
+    skipped: int = 0
+    images: int = 0
+    prompt_tokens: int = 0
+    candidates_tokens: int = 0
+    total_tokens: int = 0
+    requests: int = 0
+    retries: int = 0
+    congestion: int = 0
+    failures: collections.Counter[str] = attrs.field(factory=collections.Counter)
+
+
+class _Run:
+    """The state of one `BatchRunner.run`."""
+
+    def __init__(self, runner: BatchRunner, jobs: Iterable[BatchJob]):
+        self.runner = runner
+        self.jobs = jobs
+        self.total = len(jobs) if isinstance(jobs, Sized) else None
+        self.limit = AdaptiveConcurrency(runner.concurrency)
+        self.pacer = RequestPacer(runner.rpm) if runner.rpm is not None else None
+        self.tally = _Tally()
+        self.stopped: str | None = None
+        self.source: Iterator[BatchJob] = iter(())
+        self.ids: JobIds | None = None
+        self.manifest: Manifest | None = None
+
+    async def execute(self, deliver: Deliver | None) -> BatchSummary:
+        if isinstance(self.jobs, Sequence):
+            ids = JobIds()
+            for index, job in enumerate(self.jobs):
+                ids.add(job.id, f"job {index}")
+        else:
+            self.ids = JobIds()
+        start = time.monotonic()
+        with anyio.CancelScope(shield=True):  # a cancelled open would leak the locked file
+            manifest = await anyio.to_thread.run_sync(Manifest.open, self.runner.out_dir)
+        self.manifest = manifest
+        try:
+            self.source = iter(self.jobs)
+            async with anyio.create_task_group() as group:
+                for _ in range(self.runner.concurrency):
+                    group.start_soon(self.worker, deliver)
+        finally:
+            manifest.close()
+        summary = self.summary(time.monotonic() - start)
+        self.runner.summary = summary
+        return summary
+
+    def next_job(self) -> BatchJob | None:
+        if self.stopped is not None:
+            return None
+        job = next(self.source, None)
+        if job is not None and self.ids is not None:
+            self.ids.add(job.id, f"job {self.tally.started + self.tally.skipped}")
+        return job
+
+    async def worker(self, deliver: Deliver | None) -> None:
+        while (job := self.next_job()) is not None:
+            result = await self.skip(job) or await self.perform(job)
+            if result is not None and deliver is not None:
+                await deliver(result)
+
+    async def skip(self, job: BatchJob) -> JobResult | None:
+        assert self.manifest is not None  # noqa: S101 - set by execute
+        entry = self.manifest.finished(job.id, job.prompt_hash)
+        if entry is None:
+            return None
+        await anyio.lowlevel.checkpoint()
+        files = tuple(self.manifest.directory / f.name for f in entry.files)
+        result = JobResult(job=job, status="skipped", files=files)
+        self.tally.skipped += 1
+        self.emit(JobSkipped(result, self.progress()))
+        return result
+
+    async def perform(self, job: BatchJob) -> JobResult | None:
+        started_at = await self.limit.acquire()
+        try:
+            if self.pacer is not None and self.stopped is None:
+                await self.pacer.acquire()
+            if self.stopped is not None:
+                return None
+            self.tally.started += 1
+            self.emit(JobStarted(job, self.progress()))
+            outcome = await self.call(job)
+            with anyio.CancelScope(shield=True):
+                # The answer is paid for: write it even if the batch is being cancelled.
+                result = await anyio.to_thread.run_sync(self.persist, job, outcome)
+            self.adapt(outcome, started_at)
+        finally:
+            self.limit.release()
+        self.account(result, outcome)
+        return result
+
+    async def call(self, job: BatchJob) -> _Outcome:
+        client = self.runner.client
+        outcome = _Outcome()
+        try:
+            if job.images:
+                response = await client.edit_image(
+                    list(job.images),
+                    job.prompt,
+                    model=job.model,
+                    aspect_ratio=job.aspect_ratio,
+                    image_size=job.image_size,
+                    seed=job.seed,
+                )
+            else:
+                response = await client.generate_image(
+                    job.prompt,
+                    model=job.model,
+                    aspect_ratio=job.aspect_ratio,
+                    image_size=job.image_size,
+                    seed=job.seed,
+                )
+            outcome.response = response
+            outcome.attempts = response.call.attempts if response.call else 1
+            outcome.elapsed = response.call.elapsed_seconds if response.call else 0.0
+            outcome.images = response.require_images()
+        except Exception as error:  # any failure is recorded, never spread
+            outcome.error = error
+            call = getattr(error, "call", None)
+            if outcome.response is None:
+                outcome.attempts = call.attempts if call else _local_attempts(error)
+                outcome.elapsed = call.elapsed_seconds if call else 0.0
+        return outcome
+
+    def persist(self, job: BatchJob, outcome: _Outcome) -> JobResult:
+        """Write the images, then the manifest line (runs in a worker thread)."""
+        assert self.manifest is not None  # noqa: S101 - set by execute
+        directory = self.manifest.directory
+        files: list[ImageFile] = []
+        for index, image in enumerate(outcome.images):
+            suffix = "" if index == 0 else f"-{index + 1}"
+            name = f"{job.id}{suffix}{image.extension}"
+            atomic_write_bytes(directory / name, image.data)
+            files.append(ImageFile(name=name, size=len(image.data), mime_type=image.mime_type))
+        if files:
+            fsync_directory(directory)
+        error = _job_error(outcome.error) if outcome.error is not None else None
+        usage = _usage(outcome.response)
+        entry = ManifestEntry(
+            job_id=job.id,
+            prompt_hash=job.prompt_hash,
+            status="failed" if error else "ok",
+            files=tuple(files),
+            usage=usage,
+            attempts=outcome.attempts,
+            elapsed_seconds=round(outcome.elapsed, 3),
+            error=error,
+        )
+        self.manifest.append(entry)
+        return JobResult(
+            job=job,
+            status=entry.status,
+            files=tuple(directory / f.name for f in files),
+            usage=usage,
+            attempts=outcome.attempts,
+            elapsed_seconds=outcome.elapsed,
+            error=error,
+            exception=outcome.error,
+        )
+
+    def adapt(self, outcome: _Outcome, started_at: float) -> None:
+        error = outcome.error
+        rate_limited = isinstance(error, ResourceExhaustedError) and not error.is_daily_quota
+        if outcome.attempts > 1 or rate_limited:
+            self.tally.congestion += 1
+            if self.limit.congested(started_at):
+                self.emit(ConcurrencyChanged(self.limit.limit, "rate limited", self.progress()))
+        elif outcome.response is not None and self.limit.succeeded():
+            self.emit(ConcurrencyChanged(self.limit.limit, "recovering", self.progress()))
+        reason = _fatal_reason(error)
+        if reason is not None and self.stopped is None:
+            self.stopped = reason
+
+    def account(self, result: JobResult, outcome: _Outcome) -> None:
+        tally = self.tally
+        tally.requests += outcome.attempts
+        tally.retries += max(0, outcome.attempts - 1)
+        if result.usage is not None:
+            tally.prompt_tokens += result.usage.prompt_tokens
+            tally.candidates_tokens += result.usage.candidates_tokens
+            tally.total_tokens += result.usage.total_tokens
+        if result.error is None:
+            tally.ok += 1
+            tally.images += len(result.files)
+            self.emit(JobSucceeded(result, self.progress()))
+        else:
+            tally.failed += 1
+            tally.failures[result.error.category] += 1
+            self.emit(JobFailed(result, self.progress()))
+
+    def emit(self, event: BatchEvent) -> None:
+        if self.runner.on_event is not None:
+            self.runner.on_event(event)
+
+    def progress(self) -> BatchProgress:
+        tally = self.tally
+        return BatchProgress(
+            total=self.total,
+            started=tally.started,
+            ok=tally.ok,
+            failed=tally.failed,
+            skipped=tally.skipped,
+            in_flight=self.limit.in_flight,
+            concurrency=self.limit.limit,
+        )
+
+    def summary(self, elapsed: float) -> BatchSummary:
+        tally = self.tally
+        return BatchSummary(
+            jobs=tally.ok + tally.failed + tally.skipped,
+            ok=tally.ok,
+            failed=tally.failed,
+            skipped=tally.skipped,
+            images_written=tally.images,
+            prompt_tokens=tally.prompt_tokens,
+            candidates_tokens=tally.candidates_tokens,
+            total_tokens=tally.total_tokens,
+            failures_by_status=dict(tally.failures),
+            requests=tally.requests,
+            retries=tally.retries,
+            congestion_signals=tally.congestion,
+            elapsed_seconds=elapsed,
+            stopped_reason=self.stopped,
+        )
+
+
+def _local_attempts(error: Exception) -> int:
+    # Rejected before sending (bad options, unreadable input image): no request made.
+    return 0 if isinstance(error, InvalidInputError) else 1
+
+
+def _usage(response: GenerateContentResponse | None) -> TokenUsage | None:
+    metadata = response.usage_metadata if response is not None else None
+    if metadata is None:
+        return None
+    return TokenUsage(
+        prompt_tokens=metadata.prompt_token_count or 0,
+        candidates_tokens=metadata.candidates_token_count or 0,
+        total_tokens=metadata.total_token_count or 0,
+    )
+
+
+def _job_error(error: Exception) -> JobError:
+    if isinstance(error, APIStatusError):
+        return JobError(
+            type=type(error).__name__,
+            message=error.message,
+            status=error.status,
+            code=error.code,
+        )
+    message = getattr(error, "message", None)
+    return JobError(type=type(error).__name__, message=str(message or error))
+
+
+def _fatal_reason(error: Exception | None) -> str | None:
+    """Why no further job can succeed after ``error``, or None."""
+    if isinstance(error, UnauthenticatedError):
+        return f"the API key was rejected ({error.code} UNAUTHENTICATED)"
+    if isinstance(error, InsufficientCreditError):
+        return f"no credit left ({error.code})"
+    if isinstance(error, ResourceExhaustedError) and error.is_daily_quota:
+        return "a daily quota is exhausted"
+    if isinstance(error, ClientClosedError):
+        return "the client was closed"
+    return None
