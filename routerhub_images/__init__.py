@@ -68,7 +68,14 @@ from ._models import (
     InvalidModelError,
     ModelInfo,
 )
-from ._retry import RetryPolicy, RetryStats, instant_retries, set_instant_retries
+from ._retry import (
+    RetryEvent,
+    RetryPolicy,
+    RetryStats,
+    instant_retries,
+    observe_retries,
+    set_instant_retries,
+)
 from ._sync import EventLoopBlockedWarning, ImageClient
 from ._transport import Timeout
 from ._types import (
@@ -171,6 +178,7 @@ __all__ = [
     "QuotaViolation",
     "ResourceExhaustedError",
     "ResponseError",
+    "RetryEvent",
     "RetryPolicy",
     "RetryStats",
     "Role",
@@ -185,5 +193,6 @@ __all__ = [
     "UsageMetadata",
     "__version__",
     "instant_retries",
+    "observe_retries",
     "set_instant_retries",
 ]

@@ -9,6 +9,7 @@ function under a `RetryPolicy`, waiting on an injectable `Clock` and a client-wi
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import email.utils
 import logging
 import math
@@ -45,12 +46,15 @@ __all__ = [
     "DEFAULT_RETRY_STATUSES",
     "Clock",
     "Cooldown",
+    "RetryEvent",
+    "RetryObserver",
     "RetryPolicy",
     "RetryStats",
     "SystemClock",
     "call_with_retries",
     "instant_retries",
     "instant_retries_enabled",
+    "observe_retries",
     "parse_retry_after",
     "retry_delay",
     "set_instant_retries",
@@ -454,6 +458,55 @@ def instant_retries() -> Iterator[None]:
         set_instant_retries(previous)
 
 
+# --- observing retries ------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class RetryEvent:
+    """One retry about to happen: what failed, and how long the call will wait."""
+
+    label: str
+    """The call being retried (``"generateContent google/..."``)."""
+    attempt: int
+    """Attempts made so far, the failed one included."""
+    max_attempts: int
+    """Attempts the policy allows in all."""
+    error: Exception
+    """The failure being retried."""
+    delay: float
+    """Seconds the call waits before its next attempt."""
+    source: str
+    """Where the delay came from: ``retry-info``, ``retry-after`` or ``backoff``."""
+
+
+RetryObserver = Callable[[RetryEvent], None]
+"""A callback told of every retry; it must be quick and must not raise."""
+
+_observers: contextvars.ContextVar[tuple[RetryObserver, ...]] = contextvars.ContextVar(
+    "routerhub_images_retry_observers", default=()
+)
+
+
+@contextlib.contextmanager
+def observe_retries(observer: RetryObserver) -> Iterator[None]:
+    """Call ``observer`` with a `RetryEvent` for every retry inside the ``with`` block.
+
+    Scoped by context variable: it sees the calls made by this task (and tasks it
+    starts), whichever client they use; other tasks are unaffected. Batch runners and
+    progress bars use it to react to a 429 the moment it happens.
+
+    Example::
+
+        with observe_retries(lambda event: print(event.error, event.delay)):
+            await client.generate_image("a cat")
+    """
+    token = _observers.set((*_observers.get(), observer))
+    try:
+        yield
+    finally:
+        _observers.reset(token)
+
+
 # --- the loop ---------------------------------------------------------------------
 
 
@@ -506,7 +559,23 @@ class _Run:
         else:
             self.log_retry(error, decision)
             self.open_cooldown(error, decision)
+            self.notify(error, decision)
         return decision.delay
+
+    def notify(self, error: Exception, decision: _Decision) -> None:
+        observers = _observers.get()
+        if not observers:
+            return
+        event = RetryEvent(
+            label=self.label,
+            attempt=self.attempts,
+            max_attempts=self.policy.max_attempts,
+            error=error,
+            delay=decision.delay or 0.0,
+            source=decision.reason,
+        )
+        for observer in observers:
+            observer(event)
 
     def log_retry(self, error: Exception, decision: _Decision) -> None:
         logger.info(

@@ -37,11 +37,13 @@ from routerhub_images._retry import (
     DEFAULT_RETRY_HTTP_CODES,
     DEFAULT_RETRY_STATUSES,
     Cooldown,
+    RetryEvent,
     RetryPolicy,
     RetryStats,
     call_with_retries,
     instant_retries,
     instant_retries_enabled,
+    observe_retries,
     parse_retry_after,
     retry_delay,
     set_instant_retries,
@@ -756,3 +758,50 @@ def test_instant_retries_switch_and_context_restore_state() -> None:
     with instant_retries():
         assert instant_retries_enabled()
     assert not instant_retries_enabled()
+
+
+async def test_observe_retries_reports_each_retry_with_its_delay() -> None:
+    """An observer sees one RetryEvent per retry, with the server's delay and its source."""
+    errors = [
+        api_error_from_http(503, {}, b""),
+        api_error_from_http(
+            429,
+            {},
+            b'{"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "slow", '
+            b'"details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", '
+            b'"retryDelay": "2s"}]}}',
+        ),
+    ]
+
+    async def attempt() -> str:
+        if errors:
+            raise errors.pop(0)
+        return "ok"
+
+    events: list[RetryEvent] = []
+    with instant_retries(), observe_retries(events.append):
+        result, _ = await call_with_retries(attempt, policy=RetryPolicy(), label="op")
+    assert result == "ok"
+    assert [(e.attempt, e.source) for e in events] == [(1, "backoff"), (2, "retry-info")]
+    assert events[1].delay == 2.0
+    assert isinstance(events[1].error, ResourceExhaustedError)
+
+
+async def test_observe_retries_is_scoped_to_the_with_block() -> None:
+    """Retries outside the block are not reported."""
+    events: list[RetryEvent] = []
+    calls = 0
+
+    async def attempt() -> str:
+        nonlocal calls
+        calls += 1
+        if calls in (1, 3):
+            raise api_error_from_http(503, {}, b"")
+        return "ok"
+
+    with instant_retries():
+        with observe_retries(events.append):
+            await call_with_retries(attempt, policy=RetryPolicy())
+        await call_with_retries(attempt, policy=RetryPolicy())
+    assert len(events) == 1
+    assert calls == 4
