@@ -334,7 +334,7 @@ def test_emulator_command_serves_with_the_options(monkeypatch: pytest.MonkeyPatc
     """emulator passes host, port, latency, rate limit and keys to serve()."""
     calls: list[tuple[EmulatorConfig | None, str, int]] = []
     monkeypatch.setattr(
-        _info, "serve", lambda config, host, port: calls.append((config, host, port))
+        _info, "serve", lambda config, host, port, faults: calls.append((config, host, port))
     )
     args = [
         "emulator",
@@ -354,6 +354,27 @@ def test_emulator_command_serves_with_the_options(monkeypatch: pytest.MonkeyPatc
     ((config, host, port),) = calls
     assert (host, port) == ("127.0.0.1", 9123)
     assert config == EmulatorConfig(api_keys=("k1", "k2"), latency=0.25, rate_limit_rpm=30.0)
+
+
+def test_emulator_command_scripts_faults_and_drafts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--fail, --draft-images, --jitter and --burst reach the emulator."""
+    seen: list[tuple[EmulatorConfig, list[Fault]]] = []
+    monkeypatch.setattr(
+        _info, "serve", lambda config, host, port, faults: seen.append((config, faults))
+    )
+    args = ["emulator", "--fail", "503", "--fail", "disconnect", "--draft-images", "2"]
+    result = invoke(*args, "--jitter", "0.5", "--burst", "3")
+    assert result.exit_code == 0, result.output
+    ((config, faults),) = seen
+    assert (config.draft_images, config.latency_jitter, config.rate_limit_burst) == (2, 0.5, 3)
+    assert faults == [Fault.status(503), Fault.disconnect()]
+
+
+def test_emulator_command_rejects_an_unknown_fault() -> None:
+    """--fail with a value that is not a code or a known fault is a usage error."""
+    result = invoke("emulator", "--fail", "explode")
+    assert result.exit_code == ExitCode.USAGE
+    assert "explode" in result.output
 
 
 def test_emulator_command_without_uvicorn(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from ._app import ConnectionDropped, EmulatorApp
 from ._config import EmulatorConfig
+from ._faults import Fault
 
 if TYPE_CHECKING:
     import uvicorn
@@ -146,10 +148,15 @@ def serve(
     port: int = DEFAULT_PORT,
     *,
     log_level: str = "info",
+    faults: Sequence[Fault] = (),
 ) -> None:
     """Run the emulator in the foreground until interrupted (the CLI's ``emulator`` command).
+
+    ``faults`` are scripted before the first request: one is answered per request, in order.
 
     Raises:
         ImportError: If uvicorn is not installed.
     """
-    _uvicorn_server(EmulatorApp(config), host, port, log_level).run()
+    app = EmulatorApp(config)
+    app.script(*faults)
+    _uvicorn_server(app, host, port, log_level).run()
