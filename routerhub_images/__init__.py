@@ -40,6 +40,7 @@ from ._errors import (
     InvalidArgumentError,
     InvalidInputError,
     MissingAPIKeyError,
+    MissingDependencyError,
     NoImageError,
     NotFoundError,
     NotImplementedAPIError,
@@ -55,7 +56,7 @@ from ._errors import (
     UnavailableError,
     UnknownAPIError,
 )
-from ._images import GeneratedImage, ImageInputError, ImageTypeError, MissingDependencyError
+from ._images import GeneratedImage, ImageInputError, ImageTypeError
 from ._logging import setup_from_env as _setup_logging
 from ._models import (
     ASPECT_RATIOS,

@@ -28,10 +28,10 @@ from ._models import normalize_model_name, validate_image_options
 from ._retry import Clock, Cooldown, RetryPolicy, call_with_retries
 from ._transport import (
     AsyncHTTPClient,
-    AsyncHTTPTransport,
     HTTPAnswer,
     TimeoutTypes,
     Transport,
+    TransportChoice,
     check_base_url,
     make_timeout,
 )
@@ -108,8 +108,12 @@ class AsyncImageClient:
         max_retries: Shortcut for ``retry=RetryPolicy(max_retries=...)``.
         retry: The `RetryPolicy`; retries are on by default.
         http_client: An ``httpx.AsyncClient`` to use as it is (not closed by us).
-        transport: An ``httpx.AsyncBaseTransport`` for the pools we create (e.g.
-            ``httpx.ASGITransport`` to talk to an in-process emulator).
+        transport: What carries the requests of the pools we create: ``"httpx"``
+            (the default; httpx's own pool), ``"aiohttp"`` (aiohttp through
+            ``httpx-aiohttp``; needs ``routerhub-images[aiohttp]``), or an
+            ``httpx.AsyncBaseTransport`` (e.g. ``httpx.ASGITransport`` to talk to an
+            in-process emulator). Never chosen by what is installed; every choice
+            raises the same library exceptions.
         default_model: Model used when a call names none.
         allow_insecure_http: Allow sending the key over ``http://`` to a host that is
             not loopback.
@@ -120,7 +124,10 @@ class AsyncImageClient:
         MissingAPIKeyError: No key passed and ``$ROUTERHUB_API_KEY`` is unset.
         InsecureTransportError: ``http://`` to a remote host without opt-in.
         ConfigurationError: ``base_url`` is not a plain http(s) URL.
-        InvalidInputError: a bad ``auth``, ``timeout`` or ``max_retries``.
+        InvalidInputError: a bad ``auth``, ``timeout``, ``max_retries`` or
+            ``transport``.
+        MissingDependencyError: ``transport="aiohttp"`` but ``httpx-aiohttp`` is not
+            installed.
     """
 
     def __init__(
@@ -133,7 +140,7 @@ class AsyncImageClient:
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
         http_client: AsyncHTTPClient | None = None,
-        transport: AsyncHTTPTransport | None = None,
+        transport: TransportChoice = "httpx",
         default_model: str = consts.DEFAULT_MODEL,
         allow_insecure_http: bool = False,
         strict_options: bool = True,

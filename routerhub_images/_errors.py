@@ -39,6 +39,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidInputError",
     "MissingAPIKeyError",
+    "MissingDependencyError",
     "NoImageError",
     "NotFoundError",
     "NotImplementedAPIError",
@@ -106,6 +107,10 @@ class MissingAPIKeyError(ConfigurationError):
 
 class InsecureTransportError(ConfigurationError):
     """The key would travel in clear text over ``http://`` to a host that is not loopback."""
+
+
+class MissingDependencyError(ConfigurationError, ImportError):
+    """An optional dependency (Pillow, aiohttp, ...) is needed for this call but not installed."""
 
 
 class ClientClosedError(RouterHubError, RuntimeError):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
-from ._errors import InvalidInputError, RouterHubError
+from ._errors import InvalidInputError, MissingDependencyError, RouterHubError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -51,10 +51,6 @@ _NOT_SOF_MARKERS = frozenset({0xC4, 0xC8, 0xCC})
 # Markers without a length field: TEM, RST0..RST7, SOI.
 _STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD9)})
 _MIME_TYPE_RE = re.compile(r"[A-Za-z0-9][\w!#$&^.+-]*/[A-Za-z0-9][\w!#$&^.+-]*", re.ASCII)
-
-
-class MissingDependencyError(RouterHubError, ImportError):
-    """An optional dependency (such as Pillow) is needed for this call but is not installed."""
 
 
 class ImageInputError(InvalidInputError):

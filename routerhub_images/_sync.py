@@ -31,7 +31,7 @@ from ._client import AsyncImageClient, AuthStyle, ImageInput
 from ._constants import NOT_GIVEN, NotGiven
 from ._errors import ClientClosedError
 from ._retry import RetryPolicy
-from ._transport import AsyncHTTPTransport, TimeoutTypes
+from ._transport import TimeoutTypes, TransportChoice
 from ._types import (
     Content,
     ContentsInput,
@@ -260,8 +260,9 @@ class ImageClient:
             ``None`` disables timeouts.
         max_retries: Shortcut for ``retry=RetryPolicy(max_retries=...)``.
         retry: The `RetryPolicy`; retries are on by default.
-        transport: An ``httpx.AsyncBaseTransport`` for the pool (e.g.
-            ``httpx.ASGITransport`` to talk to an in-process emulator). There is no
+        transport: ``"httpx"`` (default), ``"aiohttp"``, or an
+            ``httpx.AsyncBaseTransport`` (e.g. ``httpx.ASGITransport`` to talk to an
+            in-process emulator); as in `AsyncImageClient`. There is no
             ``http_client``: an ``httpx.AsyncClient`` belongs to the loop that made it.
         default_model: Model used when a call names none.
         allow_insecure_http: Allow sending the key over ``http://`` to a host that is
@@ -284,7 +285,7 @@ class ImageClient:
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
-        transport: AsyncHTTPTransport | None = None,
+        transport: TransportChoice = "httpx",
         default_model: str = consts.DEFAULT_MODEL,
         allow_insecure_http: bool = False,
         strict_options: bool = True,

@@ -1,5 +1,11 @@
 """The one module that touches httpx: connection pools, auth headers, error mapping.
 
+Requests always go through an ``httpx.AsyncClient`` (so respx and injected transports
+work); what carries them is the caller's explicit choice (`TransportChoice`): httpx's
+own pool (httpcore, the default), aiohttp through the ``httpx-aiohttp`` transport, or
+any ``httpx.AsyncBaseTransport``. Whatever carries them, failures map to the same
+library exceptions here.
+
 An ``httpx.AsyncClient`` is bound to the event loop it first ran on; reusing it from
 another loop fails with "Event loop is closed" (a long-standing bug class in peer
 SDKs). When we own the pool we therefore keep one per running asyncio loop, and close
@@ -12,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import ipaddress
+import sys
 import weakref
-from collections.abc import AsyncGenerator, Mapping
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, Literal
 
 import attrs
 import httpx
@@ -27,10 +34,18 @@ from ._errors import (
     ConfigurationError,
     InsecureTransportError,
     InvalidInputError,
+    MissingDependencyError,
     ResponseError,
 )
 
-__all__ = ["HTTPAnswer", "Timeout", "Transport", "check_base_url", "make_timeout"]
+__all__ = [
+    "HTTPAnswer",
+    "Timeout",
+    "Transport",
+    "TransportChoice",
+    "check_base_url",
+    "make_timeout",
+]
 
 Timeout = httpx.Timeout
 """Split timeouts: ``Timeout(read=300.0, connect=10.0, write=60.0, pool=60.0)``."""
@@ -42,6 +57,24 @@ AsyncHTTPClient = httpx.AsyncClient
 
 AsyncHTTPTransport = httpx.AsyncBaseTransport
 """The httpx transport type accepted as ``transport``."""
+
+TransportName = Literal["httpx", "aiohttp"]
+"""The transports the library builds itself."""
+
+TransportChoice = TransportName | httpx.AsyncBaseTransport
+"""What carries the requests, always chosen explicitly (never by what is installed).
+
+- ``"httpx"`` (the default): httpx's own connection pool (httpcore).
+- ``"aiohttp"``: aiohttp through the ``httpx-aiohttp`` transport, one
+  ``aiohttp.ClientSession`` per event loop; needs ``routerhub-images[aiohttp]``.
+  Less CPU per request, but aiohttp has no write timeout and no limit on idle
+  connections (only on open ones).
+- an ``httpx.AsyncBaseTransport``: used for the pools we create (e.g.
+  ``httpx.ASGITransport`` to talk to an in-process emulator).
+"""
+
+AIOHTTP_EXTRA = "routerhub-images[aiohttp]"
+"""The install extra that brings the aiohttp transport."""
 
 
 @attrs.frozen
@@ -113,8 +146,31 @@ def check_base_url(base_url: str, *, allow_insecure: bool) -> str:
     return str(url).rstrip("/")
 
 
+def _map_aiohttp_error(exc: BaseException | None) -> APIConnectionError | None:
+    """Our error for an aiohttp failure, or None when ``exc`` is not one.
+
+    ``httpx-aiohttp`` translates aiohttp's errors to httpx's only roughly (a dropped
+    connection becomes a ``ConnectTimeout``, which would claim the request was never
+    sent) and lets some through untranslated, so the aiohttp original decides.
+    """
+    aiohttp = sys.modules.get("aiohttp")  # loaded only when an aiohttp transport runs
+    if aiohttp is None or not isinstance(exc, aiohttp.ClientError):
+        return None
+    kind = type(exc).__name__
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        # aiohttp's connect timeout spans waiting for a pooled connection and opening one.
+        return APITimeoutError(f"connect timeout ({kind})", phase="connect", request_sent=False)
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        return APITimeoutError(f"read timeout ({kind})", phase="read", request_sent=True)
+    request_sent = not isinstance(exc, aiohttp.ClientConnectorError)
+    return APIConnectionError(f"connection failed ({kind}): {exc}", request_sent=request_sent)
+
+
 def _map_error(exc: httpx.RequestError) -> APIConnectionError | ResponseError:
     kind = type(exc).__name__
+    from_aiohttp = _map_aiohttp_error(exc.__cause__)
+    if from_aiohttp is not None:
+        return from_aiohttp
     if isinstance(exc, httpx.DecodingError):  # e.g. a body that claims gzip but is not
         return ResponseError(f"could not decode the answer's body ({kind}): {exc}")
     if isinstance(exc, httpx.TimeoutException):
@@ -131,8 +187,77 @@ def _map_error(exc: httpx.RequestError) -> APIConnectionError | ResponseError:
     return APIConnectionError(f"connection failed ({kind}): {exc}", request_sent=request_sent)
 
 
+class _WholeBody(httpx.AsyncByteStream):
+    """A response body read in one call; closing closes the wrapped stream."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, read: Callable[[], Awaitable[bytes]]):
+        self._inner = inner
+        self._read = read
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield await self._read()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+TransportFactory = Callable[[httpx.Limits], httpx.AsyncBaseTransport | None]
+"""Builds the transport of one new pool from the pool limits (None: httpx's own)."""
+
+
+def _aiohttp_factory() -> TransportFactory:
+    try:
+        from httpx_aiohttp import AiohttpTransport  # noqa: PLC0415 - an optional extra
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"transport='aiohttp' needs aiohttp and httpx-aiohttp: pip install '{AIOHTTP_EXTRA}'"
+        ) from exc
+
+    class WholeBodyTransport(AiohttpTransport):
+        """Hands httpx the body in one piece (aiohttp's ``read``), not in 16 KiB chunks.
+
+        Chunking costs a copy of every byte and a trip through httpx's decoders per
+        chunk: ~20% of the client CPU of a 2 MB image. aiohttp errors raised by ``read``
+        are mapped by `Transport.post`.
+        """
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await super().handle_async_request(request)
+            stream = response.stream
+            answer = getattr(stream, "_aiohttp_response", None)
+            # httpx-aiohttp's stream wraps aiohttp's response; another version may not.
+            if answer is not None and isinstance(stream, httpx.AsyncByteStream):
+                response.stream = _WholeBody(stream, answer.read)
+            return response
+
+    def factory(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+        # Pool limits map to aiohttp's TCPConnector: max_connections -> limit,
+        # keepalive_expiry -> keepalive_timeout (aiohttp has no cap on idle connections).
+        # Its ClientSession is created on the first request, so on the pool's own loop.
+        return WholeBodyTransport(limits=limits)
+
+    return factory
+
+
+def _transport_factory(choice: TransportChoice | None) -> TransportFactory:
+    if choice is None or (isinstance(choice, str) and choice == "httpx"):
+        return lambda _: None  # httpx builds its own pool
+    if isinstance(choice, str) and choice == "aiohttp":
+        return _aiohttp_factory()
+    if isinstance(choice, httpx.AsyncBaseTransport):
+        return lambda _: choice
+    raise InvalidInputError(
+        f"transport must be 'httpx', 'aiohttp' or an httpx.AsyncBaseTransport, not {choice!r}"
+    )
+
+
 class Transport:
-    """Sends POSTs with auth through a pooled ``httpx.AsyncClient`` per event loop."""
+    """Sends POSTs with auth through a pooled ``httpx.AsyncClient`` per event loop.
+
+    Raises:
+        InvalidInputError: ``transport`` is not a `TransportChoice`.
+        MissingDependencyError: ``transport="aiohttp"`` without ``httpx-aiohttp`` installed.
+    """
 
     def __init__(
         self,
@@ -141,19 +266,19 @@ class Transport:
         auth_headers: Mapping[str, str],
         timeout: httpx.Timeout,
         http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: TransportChoice | None = None,
         limits: httpx.Limits | None = None,
     ):
         self._base_url = base_url
         self._auth_headers = dict(auth_headers)
         self._timeout = timeout
         self._injected = http_client
-        self._transport = transport
         self._limits = limits or httpx.Limits(
             max_connections=consts.MAX_CONNECTIONS,
             max_keepalive_connections=consts.MAX_KEEPALIVE_CONNECTIONS,
             keepalive_expiry=consts.KEEPALIVE_EXPIRY,
         )
+        self._make_transport = _transport_factory(transport)
         self._pools: weakref.WeakKeyDictionary[Any, httpx.AsyncClient] = weakref.WeakKeyDictionary()
         self._guards: weakref.WeakKeyDictionary[Any, AsyncGenerator[None, None]] = (
             weakref.WeakKeyDictionary()
@@ -169,7 +294,7 @@ class Transport:
         return httpx.AsyncClient(
             timeout=self._timeout,
             limits=self._limits,
-            transport=self._transport,
+            transport=self._make_transport(self._limits),
             headers={"user-agent": _USER_AGENT},
         )
 
@@ -206,6 +331,15 @@ class Transport:
             response = await pool.send(request)
         except httpx.RequestError as exc:  # transport failures, undecodable bodies, redirects
             raise _map_error(exc) from None
+        except Exception as exc:  # aiohttp errors that httpx-aiohttp lets through
+            mapped = _map_aiohttp_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from None
+        # httpx links the response and its (now consumed) stream in a reference cycle, so
+        # without this the body -- 27 MB for a 20 MB image -- lives until the cyclic GC runs,
+        # and several pile up in RSS. The stream is read and closed: drop it.
+        response.stream = _CONSUMED
         return HTTPAnswer(
             status_code=response.status_code,
             headers={k.lower(): v for k, v in response.headers.items()},
@@ -228,6 +362,10 @@ class Transport:
             await guard.aclose()
         elif pool is not None:
             await pool.aclose()
+
+
+_CONSUMED = httpx.ByteStream(b"")
+"""Stands in for the stream of a response whose body has been read."""
 
 
 class _OtherLoop:

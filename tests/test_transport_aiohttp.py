@@ -1,0 +1,297 @@
+"""The client over ``transport="aiohttp"`` (httpx-aiohttp) against real loopback servers."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+import httpx
+import pytest
+from client_helpers import MODEL
+
+from routerhub_images import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncImageClient,
+    ClientClosedError,
+    ConfigurationError,
+    InvalidArgumentError,
+    InvalidInputError,
+    Timeout,
+    instant_retries,
+)
+from routerhub_images._constants import KEEPALIVE_EXPIRY, MAX_CONNECTIONS
+from routerhub_images._sync import ImageClient
+from routerhub_images._transport import Transport
+from routerhub_images.emulator import EmulatorServer, Fault
+from routerhub_images.emulator._png import synthesize_png
+
+httpx_aiohttp = pytest.importorskip("httpx_aiohttp")
+aiohttp = pytest.importorskip("aiohttp")
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _instant() -> Iterator[None]:
+    with instant_retries():
+        yield
+
+
+@pytest.fixture
+async def client(routerhub_emulator: EmulatorServer) -> AsyncIterator[AsyncImageClient]:
+    async with AsyncImageClient(
+        routerhub_emulator.api_key, base_url=routerhub_emulator.base_url, transport="aiohttp"
+    ) as client:
+        yield client
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def _raw_server(handler: Handler) -> tuple[asyncio.Server, str]:
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}"
+
+
+async def _read_request(reader: asyncio.StreamReader) -> None:
+    head = await reader.readuntil(b"\r\n\r\n")
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            await reader.readexactly(int(value))
+
+
+# --- success ----------------------------------------------------------------------
+
+
+async def test_generate_returns_the_image(client: AsyncImageClient) -> None:
+    """A generation over aiohttp returns a decoded PNG and the call info."""
+    response = await client.generate_image("a cute otter")
+    (image,) = response.images
+    assert image.data.startswith(b"\x89PNG")
+    assert response.call is not None
+    assert response.call.http_status == 200
+
+
+async def test_edit_uploads_the_image(
+    client: AsyncImageClient, routerhub_emulator: EmulatorServer
+) -> None:
+    """An edit's request body reaches the server whole over aiohttp."""
+    source = synthesize_png(b"upload", 256, 256)
+    edited = await client.edit_image(source, "make it blue")
+    assert edited.images[0].data.startswith(b"\x89PNG")
+    assert routerhub_emulator.app.log.statuses == [200]
+
+
+async def test_status_errors_are_typed_and_retried(
+    client: AsyncImageClient, routerhub_emulator: EmulatorServer
+) -> None:
+    """HTTP errors map as over httpx: a 503 is retried, a 400 raised at once."""
+    routerhub_emulator.app.script(Fault.status(503), Fault.status(400))
+    with pytest.raises(InvalidArgumentError):
+        await client.generate_image("a cat")
+    assert routerhub_emulator.app.log.statuses == [503, 400]
+
+
+async def test_many_concurrent_calls_share_one_session(client: AsyncImageClient) -> None:
+    """Fifty concurrent generations on one aiohttp-backed client all succeed."""
+    responses = await asyncio.gather(*(client.generate_image(f"otter {i}") for i in range(50)))
+    assert [len(r.images) for r in responses] == [1] * 50
+
+
+# --- failures map to the same library errors ---------------------------------------
+
+
+async def test_connection_refused_is_not_sent(routerhub_emulator: EmulatorServer) -> None:
+    """A refused connection is APIConnectionError(request_sent=False), retried."""
+    base_url = f"http://127.0.0.1:{_free_port()}"
+    async with AsyncImageClient(
+        routerhub_emulator.api_key, base_url=base_url, transport="aiohttp", max_retries=1
+    ) as c:
+        with pytest.raises(APIConnectionError) as info:
+            await c.generate_image("a cat")
+    exc = info.value
+    assert type(exc) is APIConnectionError
+    assert not exc.request_sent
+    assert exc.__cause__ is None
+    assert exc.call is not None
+    assert exc.call.attempts == 2
+
+
+async def test_read_timeout_is_a_read_phase_timeout(
+    client: AsyncImageClient, routerhub_emulator: EmulatorServer
+) -> None:
+    """A server slower than the read timeout raises APITimeoutError(phase='read')."""
+    routerhub_emulator.app.script(Fault.delay(1.0))
+    with pytest.raises(APITimeoutError) as info:
+        await client.generate_image("a cat", timeout=Timeout(5.0, read=0.1))
+    assert info.value.phase == "read"
+    assert info.value.request_sent
+    assert routerhub_emulator.app.log.count <= 1
+
+
+async def test_dropped_connection_mid_body_is_sent(
+    client: AsyncImageClient, routerhub_emulator: EmulatorServer
+) -> None:
+    """A body cut short is APIConnectionError(request_sent=True) and not retried."""
+    routerhub_emulator.app.script(Fault.disconnect())
+    with pytest.raises(APIConnectionError) as info:
+        await client.generate_image("a cat")
+    assert type(info.value) is APIConnectionError
+    assert info.value.request_sent
+    assert routerhub_emulator.app.log.count == 1
+
+
+async def test_server_closing_before_answering_is_sent_not_a_timeout() -> None:
+    """A close before any answer is a sent connection error (httpx-aiohttp says ConnectTimeout)."""
+    calls = 0
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal calls
+        calls += 1
+        await _read_request(reader)
+        writer.close()
+
+    server, base_url = await _raw_server(hang_up)
+    async with server, AsyncImageClient("rh_key", base_url=base_url, transport="aiohttp") as c:
+        with pytest.raises(APIConnectionError) as info:
+            await c.generate_content(MODEL, "a fox")
+    assert type(info.value) is APIConnectionError
+    assert info.value.request_sent
+    assert calls == 1  # a request that may have been sent is not retried
+
+
+async def test_malformed_http_answer_is_a_connection_error() -> None:
+    """An answer that is not HTTP, which aiohttp raises untranslated, is still ours."""
+
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server, base_url = await _raw_server(garbage)
+    async with server, AsyncImageClient("rh_key", base_url=base_url, transport="aiohttp") as c:
+        with pytest.raises(APIConnectionError) as info:
+            await c.generate_content(MODEL, "a fox", max_retries=0)
+    assert type(info.value) is APIConnectionError
+    assert info.value.request_sent
+
+
+async def test_waiting_for_a_pooled_connection_times_out_unsent(
+    routerhub_emulator: EmulatorServer,
+) -> None:
+    """With one connection busy, a second request times out before sending (pool limit)."""
+    routerhub_emulator.app.config.latency = 0.5
+    transport = Transport(
+        base_url=routerhub_emulator.base_url,
+        auth_headers={"x-goog-api-key": routerhub_emulator.api_key},
+        timeout=Timeout(5.0, pool=0.1),
+        transport="aiohttp",
+        limits=httpx.Limits(max_connections=1),
+    )
+    path = f"/v1beta/models/{MODEL}:generateContent"
+    body = b'{"contents":[{"parts":[{"text":"a fox"}]}]}'
+    try:
+        first = asyncio.create_task(transport.post(path, body))
+        await asyncio.sleep(0.05)
+        with pytest.raises(APITimeoutError) as info:
+            await transport.post(path, body)
+        assert (await first).status_code == 200
+    finally:
+        await transport.aclose()
+    assert info.value.phase == "connect"
+    assert not info.value.request_sent
+
+
+# --- pools, loops and closing ------------------------------------------------------
+
+
+async def test_pool_limits_reach_the_aiohttp_connector(client: AsyncImageClient) -> None:
+    """max_connections and keepalive_expiry become the connector's limit and keepalive."""
+    await client.generate_image("a cat")
+    pool = await client._transport._pool()
+    transport = pool._transport
+    assert isinstance(transport, httpx_aiohttp.AiohttpTransport)
+    session = transport.client
+    assert isinstance(session, aiohttp.ClientSession)
+    assert session.connector is not None
+    assert session.connector.limit == MAX_CONNECTIONS
+    assert session.connector._keepalive_timeout == KEEPALIVE_EXPIRY
+
+
+def test_one_client_works_across_two_asyncio_runs(routerhub_emulator: EmulatorServer) -> None:
+    """Each asyncio.run() gets its own aiohttp session; both close with their loop."""
+    client = AsyncImageClient(
+        routerhub_emulator.api_key, base_url=routerhub_emulator.base_url, transport="aiohttp"
+    )
+
+    async def generate() -> int:
+        response = await client.generate_image("a fox")
+        return len(response.images)
+
+    assert asyncio.run(generate()) == 1
+    assert asyncio.run(generate()) == 1
+
+    async def close() -> None:
+        await client.aclose()
+
+    asyncio.run(close())
+    assert routerhub_emulator.app.log.count == 2
+
+
+async def test_closed_client_refuses_calls(routerhub_emulator: EmulatorServer) -> None:
+    """After aclose the aiohttp session is closed and calls raise ClientClosedError."""
+    client = AsyncImageClient(
+        routerhub_emulator.api_key, base_url=routerhub_emulator.base_url, transport="aiohttp"
+    )
+    await client.generate_image("a fox")
+    transport = (await client._transport._pool())._transport
+    await client.aclose()
+    assert transport.client.closed
+    with pytest.raises(ClientClosedError):
+        await client.generate_image("a fox")
+
+
+def test_sync_facade_runs_over_aiohttp(routerhub_emulator: EmulatorServer) -> None:
+    """The blocking facade forwards transport='aiohttp' and closes cleanly."""
+    with ImageClient(
+        routerhub_emulator.api_key,
+        base_url=routerhub_emulator.base_url,
+        transport="aiohttp",
+    ) as client:
+        assert len(client.generate_image("a fox").images) == 1
+
+
+# --- choosing the transport ----------------------------------------------------------
+
+
+def test_missing_httpx_aiohttp_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """transport='aiohttp' without httpx-aiohttp says which extra to install."""
+    monkeypatch.setitem(sys.modules, "httpx_aiohttp", None)
+    with pytest.raises(ConfigurationError, match=r"routerhub-images\[aiohttp\]"):
+        AsyncImageClient("rh_key", transport="aiohttp")
+
+
+@pytest.mark.parametrize("choice", ["requests", "", 3])
+def test_unknown_transport_is_rejected(choice: object) -> None:
+    """Anything but 'httpx', 'aiohttp' or an httpx transport is refused up front."""
+    with pytest.raises(InvalidInputError, match="transport"):
+        AsyncImageClient("rh_key", transport=choice)  # type: ignore[arg-type]
+
+
+def test_httpx_is_the_default() -> None:
+    """Without a choice the pool is httpx's own, whatever is installed."""
+    client = AsyncImageClient("rh_key")
+    assert client._transport._make_transport(httpx.Limits()) is None
