@@ -43,6 +43,7 @@ __all__ = [
     "Timeout",
     "Transport",
     "TransportChoice",
+    "asgi_transport",
     "check_base_url",
     "make_timeout",
 ]
@@ -408,3 +409,8 @@ def _version() -> str:
 
 
 _USER_AGENT = f"routerhub-images/{_version()}"
+
+
+def asgi_transport(app: Any) -> httpx.AsyncBaseTransport:
+    """A transport that hands each request to an ASGI ``app`` in process (no sockets)."""
+    return httpx.ASGITransport(app=app)

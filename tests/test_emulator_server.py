@@ -143,3 +143,14 @@ def test_serve_runs_uvicorn_in_the_foreground(monkeypatch: pytest.MonkeyPatch) -
     app = server.config.app
     assert isinstance(app, EmulatorApp)
     assert app.config.latency == 2.0
+
+
+async def test_in_process_client_talks_to_the_app_without_sockets() -> None:
+    """in_process_client sends requests straight to the given app."""
+    from routerhub_images.emulator import EmulatorApp, in_process_client
+
+    app = EmulatorApp()
+    async with in_process_client(app, max_retries=0) as client:
+        response = await client.generate_image("a cute otter")
+    assert response.images[0].width == 1024
+    assert app.log.count == 1

@@ -9,18 +9,14 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import click
-import httpx
 
 from routerhub_images import _constants as consts
 from routerhub_images._client import AsyncImageClient
-from routerhub_images.emulator import DEFAULT_API_KEY, EmulatorApp, create_app
+from routerhub_images.emulator import EmulatorApp, create_app, in_process_client
 
 from ._errors import to_cli_error
 
 T = TypeVar("T")
-
-EMULATOR_BASE_URL = "http://emulator.invalid"
-"""Base URL of the in-process emulator; ``.invalid`` can never resolve, so nothing leaves."""
 
 NO_KEY_NOTICE = f"no {consts.API_KEY_ENV} set: using the built-in emulator (no network, no credits)"
 """Printed on stderr when a command falls back to the emulator for want of a key."""
@@ -64,13 +60,7 @@ class CliState:
         click.echo(FORCED_NOTICE if self.force_emulator else NO_KEY_NOTICE, err=True)
         if self.emulator_app is None:
             self.emulator_app = create_app()
-        # The ASGI transport never opens a socket, so the key cannot travel in clear text.
-        return AsyncImageClient(
-            api_key=DEFAULT_API_KEY,
-            base_url=EMULATOR_BASE_URL,
-            transport=httpx.ASGITransport(app=self.emulator_app),
-            allow_insecure_http=True,
-        )
+        return in_process_client(self.emulator_app)
 
     def run(self, call: Callable[[AsyncImageClient], Awaitable[T]]) -> T:
         """Open a client, await ``call(client)`` on a new event loop, and close the client.

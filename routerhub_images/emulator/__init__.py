@@ -6,10 +6,10 @@ strictly as Google's parser, synthesizes real, deterministic PNGs, and can misbe
 latency, a rate limit and a script of faults. It needs only the standard library; running it
 on a socket (``EmulatorServer``, ``serve``) needs uvicorn (``routerhub-images[emulator]``).
 
-In-process::
+In-process, no sockets::
 
-    app = create_app()
-    transport = httpx.ASGITransport(app=app)
+    async with in_process_client() as client:
+        response = await client.generate_image("a cute otter")
 
 Over loopback HTTP::
 
@@ -25,11 +25,13 @@ from ._app import ConnectionDropped, EmulatorApp, create_app
 from ._config import DEFAULT_API_KEY, MODELS, EmulatorConfig, ModelSpec, image_dimensions
 from ._errors import PER_DAY_QUOTA_ID, PER_MINUTE_QUOTA_ID
 from ._faults import Fault, FaultScript
+from ._in_process import IN_PROCESS_BASE_URL, in_process_client
 from ._log import LoggedRequest, RequestLog
 from ._server import EmulatorServer, serve
 
 __all__ = [
     "DEFAULT_API_KEY",
+    "IN_PROCESS_BASE_URL",
     "MODELS",
     "PER_DAY_QUOTA_ID",
     "PER_MINUTE_QUOTA_ID",
@@ -44,5 +46,6 @@ __all__ = [
     "RequestLog",
     "create_app",
     "image_dimensions",
+    "in_process_client",
     "serve",
 ]

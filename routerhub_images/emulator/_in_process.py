@@ -1,0 +1,30 @@
+"""A client wired to an in-process emulator: no server, no sockets, no key needed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from routerhub_images._client import AsyncImageClient
+from routerhub_images._transport import asgi_transport
+
+from ._app import EmulatorApp
+from ._config import DEFAULT_API_KEY
+
+IN_PROCESS_BASE_URL = "http://emulator.invalid"
+"""Base URL of an in-process client; ``.invalid`` never resolves, so nothing can leave."""
+
+
+def in_process_client(app: EmulatorApp | None = None, **options: Any) -> AsyncImageClient:
+    """An `AsyncImageClient` whose requests go straight to ``app`` (a new emulator if None).
+
+    ``options`` are passed to `AsyncImageClient` (``max_retries``, ``default_model``, ...).
+    The emulator's default key is used; nothing travels over a network, so the usual
+    refusal of clear-text ``http://`` does not apply.
+    """
+    return AsyncImageClient(
+        DEFAULT_API_KEY,
+        base_url=IN_PROCESS_BASE_URL,
+        transport=asgi_transport(app if app is not None else EmulatorApp()),
+        allow_insecure_http=True,
+        **options,
+    )
