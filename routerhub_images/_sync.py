@@ -1,7 +1,9 @@
 """ImageClient: the blocking facade over `AsyncImageClient`, through an anyio portal.
 
 Each client owns one event loop, run by an anyio ``BlockingPortal`` in a daemon thread
-started at the first call. Every method submits the async method to that loop and
+started at the first call. Every method submits the async method to that loop
+(``asyncio.run_coroutine_threadsafe``: one thread handoff, half the cost of the
+portal's ``start_task_soon``, which first waits for the task to be spawned) and
 waits for its answer, so the connection pool lives across calls, and the client works
 from any thread, from many threads at once, and from a thread that is itself running
 an event loop (a Jupyter cell), where an ``asyncio.run`` wrapper fails.
@@ -20,7 +22,7 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import ExitStack, suppress
 from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
@@ -65,12 +67,14 @@ class EventLoopBlockedWarning(RuntimeWarning):
 
 
 class _Live(NamedTuple):
-    """A running portal and the async client that lives on its loop."""
+    """A running portal, its loop, the async client on it, and the calls in flight."""
 
     stack: ExitStack
     portal: BlockingPortal
+    loop: asyncio.AbstractEventLoop
     client: AsyncImageClient
     thread: threading.Thread
+    in_flight: set[concurrent.futures.Future[Any]]
 
 
 class _Runner:
@@ -149,12 +153,13 @@ def _start(factory: Callable[[], AsyncImageClient]) -> _Live:
     portal = stack.enter_context(start_blocking_portal())
     try:
         thread = portal.call(_adopt_loop_thread)
+        loop = portal.call(asyncio.get_running_loop)
         # Built on its loop, so nothing in it can bind to the caller's loop.
         client = portal.call(factory)
     except BaseException:
         stack.close()
         raise
-    return _Live(stack, portal, client, thread)
+    return _Live(stack, portal, loop, client, thread, set())
 
 
 def _stop(live: _Live, timeout: float | None = None) -> None:
@@ -168,6 +173,8 @@ def _stop(live: _Live, timeout: float | None = None) -> None:
     """
     portal = live.portal
     deadline = None if timeout is None else time.monotonic() + timeout
+    for future in list(live.in_flight):
+        future.cancel()
     try:
         _wait(portal.start_task_soon(live.client.aclose), deadline)
     finally:
@@ -372,7 +379,7 @@ class ImageClient:
 
     def _call(
         self,
-        method: Callable[Concatenate[AsyncImageClient, _P], Awaitable[_T]],
+        method: Callable[Concatenate[AsyncImageClient, _P], Coroutine[Any, Any, _T]],
         /,
         *args: _P.args,
         **kwargs: _P.kwargs,
@@ -381,14 +388,18 @@ class ImageClient:
         live = self._runner.live()
         if not self._warned_in_loop and _in_event_loop():
             self._warn_in_loop()
+        coroutine = method(live.client, *args, **kwargs)
         try:
-            future = live.portal.start_task_soon(
-                functools.partial(method, live.client, *args, **kwargs)
-            )
+            # Straight onto the portal's loop: one thread handoff per call, where the
+            # portal's own start_task_soon waits for the task to be spawned first.
+            future = asyncio.run_coroutine_threadsafe(coroutine, live.loop)
         except RuntimeError:
+            coroutine.close()
             if self._runner.closed:
                 raise ClientClosedError("the client is closed; create a new one") from None
             raise
+        live.in_flight.add(future)
+        future.add_done_callback(live.in_flight.discard)
         try:
             return future.result()
         except concurrent.futures.CancelledError:
