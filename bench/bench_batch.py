@@ -26,7 +26,7 @@ import time
 from typing import Any
 
 from routerhub_images import AsyncImageClient
-from routerhub_images.batch import BatchJob, BatchRunner, read_manifest
+from routerhub_images.batch import BatchEvent, BatchJob, BatchRunner, RateChanged, read_manifest
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -89,10 +89,25 @@ class Emulator:
 
 
 async def run_batch(
-    emulator: Emulator, jobs: list[BatchJob], out: pathlib.Path, rpm: float | None, conc: int
+    emulator: Emulator,
+    jobs: list[BatchJob],
+    out: pathlib.Path,
+    rpm: float | None,
+    conc: int,
+    *,
+    trace: bool = False,
 ) -> dict[str, Any]:
+    start = time.monotonic()
+
+    def on_event(event: BatchEvent) -> None:
+        if trace and isinstance(event, RateChanged):
+            done = event.progress.done
+            print(
+                f"  {time.monotonic() - start:6.1f} s  {done:4d} done  rate -> {event.rpm:.1f}/min"
+            )
+
     async with AsyncImageClient(api_key=emulator.api_key, base_url=emulator.base_url) as client:
-        runner = BatchRunner(client, out, concurrency=conc, rpm=rpm)
+        runner = BatchRunner(client, out, concurrency=conc, rpm=rpm, on_event=on_event)
         summary = await runner.run(jobs)
     recorded = {e.job_id for e in read_manifest(out / "manifest.jsonl")}
     return {
@@ -153,8 +168,11 @@ def main() -> None:
     parser.add_argument("--jitter", type=float, default=0.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument(
-        "--variants", default="paced,aimd,naive", help="comma-separated: paced, aimd, naive"
+        "--variants",
+        default="adaptive,paced,naive",
+        help="comma-separated: adaptive (no rpm), paced (rpm = the limit), naive",
     )
+    parser.add_argument("--trace", action="store_true", help="print each rate cut")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -172,14 +190,12 @@ def main() -> None:
             emulator.ask("reset")
             with tempfile.TemporaryDirectory() as tmp:
                 out = pathlib.Path(tmp)
-                if name == "paced":
-                    label = f"BatchRunner rpm={args.rpm:g}"
+                if name in ("paced", "adaptive"):
+                    rpm = args.rpm if name == "paced" else None
+                    label = f"BatchRunner rpm={args.rpm:g}" if rpm else "BatchRunner (adaptive)"
                     figures = asyncio.run(
-                        run_batch(emulator, jobs, out, args.rpm, args.concurrency)
+                        run_batch(emulator, jobs, out, rpm, args.concurrency, trace=args.trace)
                     )
-                elif name == "aimd":
-                    label = "BatchRunner AIMD only"
-                    figures = asyncio.run(run_batch(emulator, jobs, out, None, args.concurrency))
                 elif name == "naive":
                     label = "naive asyncio.gather"
                     figures = asyncio.run(run_naive(emulator, jobs, out))

@@ -20,14 +20,15 @@ from routerhub_images.batch import (
     BatchEvent,
     BatchJob,
     BatchRunner,
-    ConcurrencyChanged,
     DuplicateJobError,
     JobFailed,
     JobResult,
+    JobRetrying,
     JobSkipped,
     JobStarted,
     JobSucceeded,
     ManifestLockedError,
+    RateChanged,
     read_manifest,
 )
 from routerhub_images.batch._manifest import Manifest
@@ -52,6 +53,10 @@ async def client(app: EmulatorApp) -> AsyncIterator[AsyncImageClient]:
 def no_sleeping_retries() -> Iterator[None]:
     with instant_retries():
         yield
+
+
+FAST = 60_000.0
+"""An ``rpm`` that never holds a test back (and skips the slow start)."""
 
 
 def make_jobs(count: int, prefix: str = "a painting of a fox, take") -> list[BatchJob]:
@@ -107,7 +112,8 @@ async def test_concurrency_bounds_calls_in_flight(
         if isinstance(event, JobStarted):
             peak = max(peak, event.progress.in_flight)
 
-    await BatchRunner(client, tmp_path, concurrency=3, on_event=on_event).run(make_jobs(20))
+    runner = BatchRunner(client, tmp_path, concurrency=3, rpm=FAST, on_event=on_event)
+    await runner.run(make_jobs(20))
     assert peak == 3
 
 
@@ -131,19 +137,52 @@ async def test_failures_are_recorded_without_cancelling_others(
 async def test_retried_calls_count_and_slow_the_batch(
     client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
 ) -> None:
-    """A 429 retried by the client is a congestion signal: the concurrency halves."""
+    """A 429 retried by the client cuts the batch's rate; a 503 retry does not."""
     app.script(Fault.status(429, retry_delay=0.5), Fault.status(503))
     events: list[BatchEvent] = []
-    summary = await BatchRunner(client, tmp_path, concurrency=8, on_event=events.append).run(
-        make_jobs(10)
-    )
+    runner = BatchRunner(client, tmp_path, concurrency=8, rpm=FAST, on_event=events.append)
+    summary = await runner.run(make_jobs(10))
     assert summary.ok == 10
     assert summary.retries == 2
     assert summary.requests == 12
-    assert summary.congestion_signals in (1, 2)  # one call may draw both faults
-    changes = [e for e in events if isinstance(e, ConcurrencyChanged)]
-    assert changes[0].reason == "rate limited"
-    assert changes[0].limit == 4
+    assert summary.congestion_signals == 1
+    (change,) = [e for e in events if isinstance(e, RateChanged)]
+    assert change.rpm < FAST
+
+
+async def test_retries_are_reported_as_they_are_scheduled(
+    client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
+) -> None:
+    """Each retry is a JobRetrying event, before the job ends, with the count so far."""
+    app.script(Fault.status(503), Fault.status(503))
+    events: list[BatchEvent] = []
+    runner = BatchRunner(client, tmp_path, concurrency=1, rpm=FAST, on_event=events.append)
+    await runner.run(make_jobs(2))
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[:4] == ["JobStarted", "JobRetrying", "JobRetrying", "JobSucceeded"]
+    retrying = [e for e in events if isinstance(e, JobRetrying)]
+    assert [e.progress.retries for e in retrying] == [1, 2]
+    assert [e.retry.attempt for e in retrying] == [1, 2]
+    assert retrying[0].retry.error.code == 503  # type: ignore[attr-defined]
+    assert events[-1].progress.retries == 2
+
+
+async def test_a_callback_error_in_a_retry_event_stops_the_batch(
+    client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
+) -> None:
+    """An exception raised by on_event for a JobRetrying is not taken for a job failure."""
+    app.script(Fault.status(503))
+
+    def on_event(event: BatchEvent) -> None:
+        if isinstance(event, JobRetrying):
+            raise RuntimeError("callback bug")
+
+    with pytest.RaisesGroup(
+        pytest.RaisesExc(RuntimeError, match="callback bug"), flatten_subgroups=True
+    ):
+        await BatchRunner(client, tmp_path, concurrency=1, rpm=FAST, on_event=on_event).run(
+            make_jobs(3)
+        )
 
 
 async def test_rate_limit_failure_is_recorded(
@@ -152,7 +191,7 @@ async def test_rate_limit_failure_is_recorded(
     """A job whose retries are all answered 429 fails with its status and attempts."""
     client.retry = client.retry.__class__(max_retries=1)
     app.script(*[Fault.status(429, retry_delay=0.1)] * 2)
-    summary = await BatchRunner(client, tmp_path, concurrency=1).run(make_jobs(2))
+    summary = await BatchRunner(client, tmp_path, concurrency=1, rpm=FAST).run(make_jobs(2))
     assert summary.failures_by_status == {"429 RESOURCE_EXHAUSTED": 1}
     (failed,) = [e for e in read_manifest(tmp_path / MANIFEST_NAME) if e.status == "failed"]
     assert failed.attempts == 2

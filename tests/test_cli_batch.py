@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pathlib
 import subprocess
@@ -14,6 +15,7 @@ from PIL import Image
 
 from routerhub_images import instant_retries
 from routerhub_images._cli._context import CliState
+from routerhub_images._constants import LOGGER_NAME
 from routerhub_images.batch import MANIFEST_NAME, read_manifest
 from routerhub_images.cli import ExitCode, main
 from routerhub_images.emulator import EmulatorServer, Fault, create_app
@@ -97,6 +99,21 @@ def test_retries_are_counted_live_and_in_the_summary(workdir: pathlib.Path) -> N
     assert result.exit_code == 0, result.output
     assert "1/1 1 ok 0 failed 1 retries" in result.stderr
     assert "2 (1)" in result.stdout
+
+
+def test_retries_are_counted_without_logging(
+    workdir: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bar counts retries from the runner's events, not from the client's log lines."""
+    monkeypatch.setattr(logging.getLogger(LOGGER_NAME), "disabled", True)
+    write_jobs(workdir / "jobs.txt", "an otter", "a fox")
+    app = create_app()
+    app.script(Fault.status(429, retry_delay=0.01), Fault.status(503))
+    with instant_retries():
+        args = ["batch", "jobs.txt", "-o", "out", "--rpm", "60000"]
+        result = invoke(*args, state=CliState(emulator_app=app))
+    assert result.exit_code == 0, result.output
+    assert "2/2 2 ok 0 failed 2 retries" in result.stderr
 
 
 def test_shards_split_the_jobs(workdir: pathlib.Path) -> None:

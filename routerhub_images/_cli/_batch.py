@@ -7,7 +7,6 @@ and prints the final bar once, so redirected output stays readable.
 
 from __future__ import annotations
 
-import logging
 import pathlib
 
 import click
@@ -26,7 +25,6 @@ from rich.table import Table
 from rich.text import Text
 
 from routerhub_images._client import AsyncImageClient
-from routerhub_images._constants import LOGGER_NAME
 from routerhub_images._errors import InvalidInputError
 from routerhub_images.batch import (
     DEFAULT_CONCURRENCY,
@@ -83,25 +81,13 @@ class _Counts(ProgressColumn):
         return text
 
 
-class _RetryCounter(logging.Handler):
-    """Counts the client's "Retrying ..." log records while the batch runs.
-
-    The batch engine reports a call's retries only when the job ends; the client logs
-    each retry as it is scheduled, so this is the one live signal of retrying. If the
-    log line ever changes, the count stays at 0 and nothing else is affected.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.count = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if isinstance(record.msg, str) and record.msg.startswith("Retrying"):
-            self.count += 1
-
-
 class BatchDisplay:
-    """The live progress bar, fed by the runner's events and the retry counter."""
+    """The live progress bar, fed by the runner's events.
+
+    Retries show as the client schedules them: the runner emits a `JobRetrying` for
+    each one (it observes the client's retries with `observe_retries`), and every
+    event's progress carries the running count.
+    """
 
     def __init__(self, console: Console, total: int):
         self.progress = Progress(
@@ -118,24 +104,13 @@ class BatchDisplay:
         self.task = self.progress.add_task(
             "batch", total=total, ok=0, failed=0, skipped=0, running=0, retries=0
         )
-        self.retries = _RetryCounter()
-        self._logger = logging.getLogger(LOGGER_NAME)
-        self._level = self._logger.level
 
     def __enter__(self) -> BatchDisplay:
-        # INFO reaches our handler; the root logger's last-resort handler shows only
-        # warnings, so nothing new is printed.
-        self._logger.addHandler(self.retries)
-        if self._logger.getEffectiveLevel() > logging.INFO:
-            self._logger.setLevel(logging.INFO)
         self.progress.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.progress.update(self.task, retries=self.retries.count)
         self.progress.stop()
-        self._logger.removeHandler(self.retries)
-        self._logger.setLevel(self._level)
 
     def on_event(self, event: BatchEvent) -> None:
         """Move the bar to the counts the event carries."""
@@ -147,7 +122,7 @@ class BatchDisplay:
             failed=counts.failed,
             skipped=counts.skipped,
             running=counts.in_flight,
-            retries=self.retries.count,
+            retries=counts.retries,
         )
 
 
@@ -173,7 +148,7 @@ class BatchDisplay:
 @click.option(
     "--rpm",
     type=click.FloatRange(min=0, min_open=True),
-    help="Requests per minute at most (default: no limit but the server's).",
+    help="Requests per minute at most (default: found from the server's 429 answers).",
 )
 @click.option(
     "--shard",

@@ -1,12 +1,13 @@
-"""Batch-wide rate control: adaptive concurrency (AIMD) and a requests-per-minute pacer.
+"""Batch-wide rate control: a pacing rate that finds the server's limit from its 429s.
 
-Both are shared by every worker of a batch, so one rate-limit answer slows the whole
-batch rather than the worker that received it. They complement the client's own
-`Cooldown`, which makes every call wait out a server-given retry delay.
+One `AdaptiveRate` is shared by every worker of a batch, so one rate-limit answer slows
+the whole batch rather than the worker that received it. It complements the client's
+own `Cooldown`, which makes every call wait out a server-given retry delay.
 """
 
 from __future__ import annotations
 
+import collections
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -14,139 +15,182 @@ from collections.abc import Awaitable, Callable
 import anyio
 import attrs
 
-__all__ = ["AdaptiveConcurrency", "RequestPacer"]
+__all__ = [
+    "MINIMUM_RPM",
+    "RATE_BACKOFF",
+    "RATE_INCREASE",
+    "RATE_WINDOW",
+    "SLOW_START_RPM",
+    "AdaptiveRate",
+]
+
+SLOW_START_RPM = 60.0
+"""Requests per minute at the start of a batch with no known limit."""
+RATE_WINDOW = 30.0
+"""Seconds of history behind the admitted-rate estimate; also the additive-increase period."""
+RATE_BACKOFF = 0.95
+"""Safety factor applied to the estimated limit when a 429 arrives."""
+RATE_INCREASE = 0.05
+"""Fraction of the rate added per `RATE_WINDOW` seconds without a 429."""
+MINIMUM_RPM = 1.0
+"""The rate never falls below this many requests per minute."""
+_POLL = 0.1
+"""Longest sleep during slow start, so a rate that just went up applies at once."""
 
 
-def _positive_int(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{attribute.name} must be an integer >= 1, not {value!r}")
-
-
-@attrs.define
-class AdaptiveConcurrency:
-    """An in-flight limit that halves on congestion and grows back one by one (AIMD).
-
-    It starts at ``maximum``. A congestion signal (a call that needed retries, or
-    failed with a rate limit) halves the limit, at most once per round trip: a signal
-    from a call started before the last decrease is ignored, since that call was sent
-    under the old limit (TCP's rule). Each run of ``limit`` successes in a row (or
-    ``increase_every``, if set) adds one, up to ``maximum``.
-
-    Args:
-        maximum: The largest number of calls in flight (the batch's ``concurrency``).
-        minimum: The smallest limit a decrease reaches.
-        increase_every: Successes per increase; None means the current limit, so the
-            limit grows by about one per round trip.
-        clock: Monotonic seconds; inject a fake one in tests.
-
-    Raises:
-        ValueError: ``maximum`` or ``minimum`` below 1, or ``minimum > maximum``.
-    """
-
-    maximum: int = attrs.field(validator=_positive_int)
-    minimum: int = attrs.field(default=1, validator=_positive_int, kw_only=True)
-    increase_every: int | None = attrs.field(default=None, kw_only=True)
-    clock: Callable[[], float] = attrs.field(default=time.monotonic, kw_only=True)
-    _limit: int = attrs.field(init=False)
-    _in_flight: int = attrs.field(default=0, init=False)
-    _successes: int = attrs.field(default=0, init=False)
-    _last_decrease: float = attrs.field(default=-math.inf, init=False)
-    _changed: anyio.Event | None = attrs.field(default=None, init=False)
-
-    def __attrs_post_init__(self) -> None:
-        if self.minimum > self.maximum:
-            raise ValueError(f"minimum {self.minimum} exceeds maximum {self.maximum}")
-        self._limit = self.maximum
-
-    @property
-    def limit(self) -> int:
-        """Calls allowed in flight now."""
-        return self._limit
-
-    @property
-    def in_flight(self) -> int:
-        """Calls holding a slot."""
-        return self._in_flight
-
-    async def acquire(self) -> float:
-        """Wait for a free slot and take it; returns the clock time it was taken.
-
-        Pass that time to `congested` so stale signals are told apart.
-        """
-        while self._in_flight >= self._limit:
-            if self._changed is None:
-                self._changed = anyio.Event()
-            await self._changed.wait()
-        self._in_flight += 1
-        return self.clock()
-
-    def release(self) -> None:
-        """Give a slot back."""
-        self._in_flight -= 1
-        self._wake()
-
-    def succeeded(self) -> bool:
-        """Count a success; returns True when the limit grew."""
-        self._successes += 1
-        if self._limit >= self.maximum or self._successes < (self.increase_every or self._limit):
-            return False
-        self._successes = 0
-        self._limit += 1
-        self._wake()
-        return True
-
-    def congested(self, started_at: float) -> bool:
-        """Signal congestion seen by a call started at ``started_at``; True if it halved."""
-        if started_at <= self._last_decrease:
-            return False
-        self._last_decrease = self.clock()
-        self._successes = 0
-        smaller = max(self.minimum, self._limit // 2)
-        changed = smaller != self._limit
-        self._limit = smaller
-        return changed
-
-    def _wake(self) -> None:
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = None
+def _positive_rpm(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{attribute.name} must be a positive number, not {value!r}")
 
 
 @attrs.define
-class RequestPacer:
-    """A client-side requests-per-minute limit that spaces calls evenly (no bursts).
+class AdaptiveRate:
+    """Spaces calls evenly at a rate that settles just under an unknown server limit.
 
-    Calls are released ``60 / rpm`` seconds apart: a token bucket of capacity one,
-    which keeps a server-side token bucket of the same rate from ever running dry.
-    A caller cancelled while waiting gives up its slot.
+    Calls are released ``1 / rate`` apart, never in bursts. The rate moves in phases:
+
+    * **Slow start** (when ``maximum_rpm`` is None): from `SLOW_START_RPM`, each
+      answer (other than a 429) adds ``1 / latency`` requests per second, so the
+      rate doubles every round trip, until the first 429.
+    * **On a 429** (`rate_limited`): the rate becomes ``backoff * min(current rate,
+      admitted rate)``, where the admitted rate is the requests sent over the last
+      ``window`` seconds, less the 429 answers, per second. Under a server limit that
+      is the limit itself. Only a call started after the last cut can cut again (one
+      cut per round, as in TCP), and the next call waits one new interval.
+    * **Additive increase**: then the rate grows by ``increase`` times the rate set
+      at the cut per ``window`` seconds without a counted 429 (at most doubling), so
+      it probes slowly back towards the limit.
+
+    A retry the client schedules (`book`) takes a slot like a new call, so retries
+    and new calls together keep to the rate.
 
     Args:
-        rpm: Requests per minute.
+        maximum_rpm: A fixed ceiling in requests per minute (the batch's ``rpm``):
+            the rate starts there instead of slow-starting, and never exceeds it.
+        initial_rpm: The slow-start rate (`SLOW_START_RPM`).
+        window: Seconds of history for the admitted rate (`RATE_WINDOW`).
+        backoff: Factor applied at a cut, in (0, 1] (`RATE_BACKOFF`).
+        increase: Growth per ``window`` after a cut, a fraction (`RATE_INCREASE`).
         clock: Monotonic seconds; inject a fake one in tests.
         sleep: Awaitable sleep; inject a fake one in tests.
 
     Raises:
-        ValueError: ``rpm`` is not a positive finite number.
+        ValueError: A rate that is not a positive number, ``backoff`` outside (0, 1],
+            or a negative ``increase`` or non-positive ``window``.
     """
 
-    rpm: float
+    maximum_rpm: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_positive_rpm)
+    )
+    initial_rpm: float = attrs.field(default=SLOW_START_RPM, validator=_positive_rpm, kw_only=True)
+    window: float = attrs.field(default=RATE_WINDOW, validator=_positive_rpm, kw_only=True)
+    backoff: float = attrs.field(
+        default=RATE_BACKOFF,
+        validator=[attrs.validators.gt(0.0), attrs.validators.le(1.0)],
+        kw_only=True,
+    )
+    increase: float = attrs.field(
+        default=RATE_INCREASE, validator=attrs.validators.ge(0), kw_only=True
+    )
     clock: Callable[[], float] = attrs.field(default=time.monotonic, kw_only=True)
     sleep: Callable[[float], Awaitable[None]] = attrs.field(default=anyio.sleep, kw_only=True)
-    _next: float = attrs.field(default=-math.inf, init=False)
+    _base: float = attrs.field(init=False)  # requests per second, at ``_since``
+    _since: float = attrs.field(default=-math.inf, init=False)
+    _slow_start: bool = attrs.field(init=False)
+    _last: float = attrs.field(default=-math.inf, init=False)  # the latest slot taken
+    _last_cut: float = attrs.field(default=-math.inf, init=False)
+    _first_send: float | None = attrs.field(default=None, init=False)
+    _sends: collections.deque[float] = attrs.field(factory=collections.deque, init=False)
+    _limited: collections.deque[float] = attrs.field(factory=collections.deque, init=False)
 
     def __attrs_post_init__(self) -> None:
-        if not (isinstance(self.rpm, int | float) and math.isfinite(self.rpm) and self.rpm > 0):
-            raise ValueError(f"rpm must be a positive number, not {self.rpm!r}")
+        self._slow_start = self.maximum_rpm is None
+        self._base = (self.maximum_rpm or self.initial_rpm) / 60.0
 
     @property
-    def interval(self) -> float:
-        """Seconds between two calls."""
-        return 60.0 / self.rpm
+    def rpm(self) -> float:
+        """The current rate, in requests per minute."""
+        return self._per_second(self.clock()) * 60.0
 
-    async def acquire(self) -> None:
-        """Wait for this caller's turn."""
+    @property
+    def slow_start(self) -> bool:
+        """True until the first counted 429."""
+        return self._slow_start
+
+    async def acquire(self) -> float:
+        """Wait for the next slot and take it; returns the clock time it was taken."""
+        while (wait := self._next_slot(now := self.clock()) - now) > 0:
+            # During slow start the rate jumps with each success: look again soon.
+            await self.sleep(min(wait, _POLL) if self._slow_start else wait)
+        self._last = now
+        self._record_send(now)
+        return now
+
+    def book(self, delay: float = 0.0) -> None:
+        """Count a retry the client will send in ``delay`` seconds: it takes a slot.
+
+        Pass the client's cooldown for a 429 with a server delay (every call waits it
+        out, so no new call should be released before the retry), else nothing.
+        """
         now = self.clock()
-        slot = max(now, self._next)
-        self._next = slot + self.interval
-        if slot > now:
-            await self.sleep(slot - now)
+        self._last = max(self._last + 1.0 / self._per_second(now), now + delay)
+        self._record_send(now)
+
+    def answered(self, latency: float) -> None:
+        """Count a call the server answered, other than with a 429, in ``latency`` s.
+
+        During slow start each one adds ``1 / latency`` requests per second.
+        """
+        if self._slow_start:
+            self._base += 1.0 / max(latency, 1e-3)
+            if self.maximum_rpm is not None:
+                self._base = min(self._base, self.maximum_rpm / 60.0)
+
+    def rate_limited(self, started_at: float) -> bool:
+        """Count a 429 for a call started at ``started_at``; True if the rate was cut."""
+        now = self.clock()
+        self._prune(now)
+        self._limited.append(now)
+        if started_at < self._last_cut:
+            return False
+        current = self._per_second(now)
+        admitted = self._admitted_rate(now)
+        target = current if admitted is None else min(current, admitted)
+        self._base = max(MINIMUM_RPM / 60.0, self.backoff * target)
+        self._since = self._last_cut = now
+        self._slow_start = False
+        self._last = max(self._last, now)
+        return True
+
+    def _per_second(self, now: float) -> float:
+        rate = self._base
+        if not self._slow_start and self.increase > 0:
+            grown = min(now - self._since, self.window / self.increase)
+            rate *= 1.0 + self.increase * grown / self.window
+        if self.maximum_rpm is not None:
+            rate = min(rate, self.maximum_rpm / 60.0)
+        return rate
+
+    def _next_slot(self, now: float) -> float:
+        return self._last + 1.0 / self._per_second(now)
+
+    def _record_send(self, now: float) -> None:
+        if self._first_send is None:
+            self._first_send = now
+        self._prune(now)
+        self._sends.append(now)
+
+    def _prune(self, now: float) -> None:
+        horizon = now - self.window
+        for times in (self._sends, self._limited):
+            while times and times[0] < horizon:
+                times.popleft()
+
+    def _admitted_rate(self, now: float) -> float | None:
+        """Requests per second that got past the server over the window, if known."""
+        if self._first_send is None:
+            return None
+        span = min(self.window, now - self._first_send)
+        if span <= 0:
+            return None
+        return max(0, len(self._sends) - len(self._limited)) / span

@@ -8,6 +8,8 @@ from typing import Literal
 
 import attrs
 
+from routerhub_images._retry import RetryEvent
+
 from ._jobs import BatchJob
 from ._manifest import JobError, TokenUsage
 
@@ -15,12 +17,13 @@ __all__ = [
     "BatchEvent",
     "BatchProgress",
     "BatchSummary",
-    "ConcurrencyChanged",
     "JobFailed",
     "JobResult",
+    "JobRetrying",
     "JobSkipped",
     "JobStarted",
     "JobSucceeded",
+    "RateChanged",
 ]
 
 JobStatus = Literal["ok", "failed", "skipped"]
@@ -67,7 +70,9 @@ class BatchProgress:
         failed: Jobs finished with a recorded failure.
         skipped: Jobs finished by an earlier run.
         in_flight: Calls in progress.
-        concurrency: Calls currently allowed in flight (AIMD).
+        concurrency: Calls allowed in flight (the batch's ``concurrency``).
+        rpm: The pacing rate now, in requests per minute (`AdaptiveRate`).
+        retries: Retries the client has scheduled so far (counted as they happen).
     """
 
     total: int | None
@@ -77,6 +82,8 @@ class BatchProgress:
     skipped: int
     in_flight: int
     concurrency: int
+    rpm: float
+    retries: int
 
     @property
     def done(self) -> int:
@@ -117,15 +124,23 @@ class JobSkipped:
 
 
 @attrs.frozen
-class ConcurrencyChanged:
-    """The adaptive concurrency limit moved: ``"rate limited"`` or ``"recovering"``."""
+class JobRetrying:
+    """The client is about to retry a job's call: ``retry`` says why and after how long."""
 
-    limit: int
-    reason: str
+    job: BatchJob
+    retry: RetryEvent
     progress: BatchProgress
 
 
-BatchEvent = JobStarted | JobSucceeded | JobFailed | JobSkipped | ConcurrencyChanged
+@attrs.frozen
+class RateChanged:
+    """A rate-limit answer cut the batch's pacing rate to ``rpm`` requests per minute."""
+
+    rpm: float
+    progress: BatchProgress
+
+
+BatchEvent = JobStarted | JobSucceeded | JobFailed | JobSkipped | JobRetrying | RateChanged
 """Everything ``on_event`` receives."""
 
 
@@ -147,7 +162,7 @@ class BatchSummary:
             an error answer (``PromptBlockedError``, ``APITimeoutError``).
         requests: HTTP attempts made (retries included; calls rejected locally excluded).
         retries: Attempts beyond the first of each call.
-        congestion_signals: Calls that needed retries or failed on a rate limit.
+        congestion_signals: Rate-limit answers (429, daily quotas aside) seen, retried or not.
         elapsed_seconds: Wall time of the run.
         stopped_reason: Why the run stopped starting new jobs early (an invalid key,
             no credit, a daily quota), else None; unstarted jobs have no manifest line.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import pathlib
 import time
@@ -22,20 +23,22 @@ from routerhub_images._errors import (
     UnauthenticatedError,
 )
 from routerhub_images._images import GeneratedImage, atomic_write_bytes
+from routerhub_images._retry import RetryEvent, instant_retries_enabled, observe_retries
 
 from ._jobs import BatchJob, JobIds
-from ._limits import AdaptiveConcurrency, RequestPacer
+from ._limits import AdaptiveRate
 from ._manifest import ImageFile, JobError, Manifest, ManifestEntry, TokenUsage, fsync_directory
 from ._results import (
     BatchEvent,
     BatchProgress,
     BatchSummary,
-    ConcurrencyChanged,
     JobFailed,
     JobResult,
+    JobRetrying,
     JobSkipped,
     JobStarted,
     JobSucceeded,
+    RateChanged,
 )
 
 if TYPE_CHECKING:
@@ -63,11 +66,13 @@ class BatchRunner:
     manifest line is ``ok`` for the same prompt and whose files are all there is
     skipped; failed and unfinished jobs are run.
 
-    Rate limits slow the whole batch: a call that needed retries (the client retries
-    429 and 5xx itself, waiting the server's delay, with a client-wide cooldown) or
-    failed on a rate limit halves the number of calls allowed in flight, which then
-    grows back by one per round of successes (`AdaptiveConcurrency`). ``rpm`` adds an
-    even spacing of calls (`RequestPacer`); set it to your quota to stay just under it.
+    Rate limits slow the whole batch: calls are spaced evenly by one `AdaptiveRate`,
+    which slow-starts, and on each 429 (seen the moment the client schedules its
+    retry, through `observe_retries`) drops to just under the rate the server let
+    through, then probes slowly upwards. The client still retries 429 and 5xx itself,
+    waiting the server's delay with a client-wide cooldown; each retry takes a slot
+    of the rate. ``rpm`` fixes the starting rate and a ceiling: set it to your quota
+    if you know it.
 
     Some errors fail every later job the same way (a rejected key, no credit left, a
     daily quota): after one, no new job is started, the jobs in flight finish, and
@@ -81,7 +86,8 @@ class BatchRunner:
         client: The client to call; the runner does not close it.
         out_dir: Output directory, created if missing; one run at a time per directory.
         concurrency: Calls in flight at most (`DEFAULT_CONCURRENCY`).
-        rpm: Client-side limit in requests per minute; None for no limit.
+        rpm: Client-side limit in requests per minute, never exceeded; None to find
+            the server's limit from its 429 answers.
         on_event: Called (synchronously, in the event loop) with each `BatchEvent`;
             an exception it raises stops the batch.
 
@@ -101,7 +107,7 @@ class BatchRunner:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be an integer >= 1, not {concurrency!r}")
         if rpm is not None:
-            RequestPacer(rpm)  # validates
+            AdaptiveRate(rpm)  # validates
         self.client = client
         self.out_dir = pathlib.Path(out_dir)
         self.concurrency = concurrency
@@ -187,10 +193,11 @@ class _Run:
         self.runner = runner
         self.jobs = jobs
         self.total = len(jobs) if isinstance(jobs, Sized) else None
-        self.limit = AdaptiveConcurrency(runner.concurrency)
-        self.pacer = RequestPacer(runner.rpm) if runner.rpm is not None else None
+        self.rate = AdaptiveRate(runner.rpm)
+        self.in_flight = 0
         self.tally = _Tally()
         self.stopped: str | None = None
+        self.callback_error: Exception | None = None
         self.source: Iterator[BatchJob] = iter(())
         self.ids: JobIds | None = None
         self.manifest: Manifest | None = None
@@ -244,23 +251,46 @@ class _Run:
         return result
 
     async def perform(self, job: BatchJob) -> JobResult | None:
-        started_at = await self.limit.acquire()
+        started_at = await self.rate.acquire()
+        if self.stopped is not None:
+            return None
+        self.tally.started += 1
+        self.in_flight += 1
         try:
-            if self.pacer is not None and self.stopped is None:
-                await self.pacer.acquire()
-            if self.stopped is not None:
-                return None
-            self.tally.started += 1
             self.emit(JobStarted(job, self.progress()))
-            outcome = await self.call(job)
+            with observe_retries(functools.partial(self.retrying, job, started_at)):
+                outcome = await self.call(job)
             with anyio.CancelScope(shield=True):
                 # The answer is paid for: write it even if the batch is being cancelled.
                 result = await anyio.to_thread.run_sync(self.persist, job, outcome)
             self.adapt(outcome, started_at)
         finally:
-            self.limit.release()
+            self.in_flight -= 1
+        if self.callback_error is not None:
+            error, self.callback_error = self.callback_error, None
+            raise error
         self.account(result, outcome)
         return result
+
+    def retrying(self, job: BatchJob, started_at: float, event: RetryEvent) -> None:
+        """The observer of a job's retries: runs as the client schedules each one."""
+        self.tally.retries += 1
+        rate_limited = _is_rate_limit(event.error)
+        # A 429 with a server delay opens the client's cooldown, which every call
+        # waits out: the retry goes when it ends, and no new call should go before.
+        cooldown = rate_limited and event.source != "backoff" and not instant_retries_enabled()
+        self.rate.book(event.delay if cooldown else 0.0)
+        try:
+            if rate_limited:
+                self.rate_limited(started_at)
+            self.emit(JobRetrying(job, event, self.progress()))
+        except Exception as error:  # the callback's: raised by the worker once the call ends
+            self.callback_error = error
+
+    def rate_limited(self, started_at: float) -> None:
+        self.tally.congestion += 1
+        if self.rate.rate_limited(started_at):
+            self.emit(RateChanged(self.rate.rpm, self.progress()))
 
     async def call(self, job: BatchJob) -> _Outcome:
         client = self.runner.client
@@ -333,13 +363,11 @@ class _Run:
 
     def adapt(self, outcome: _Outcome, started_at: float) -> None:
         error = outcome.error
-        rate_limited = isinstance(error, ResourceExhaustedError) and not error.is_daily_quota
-        if outcome.attempts > 1 or rate_limited:
-            self.tally.congestion += 1
-            if self.limit.congested(started_at):
-                self.emit(ConcurrencyChanged(self.limit.limit, "rate limited", self.progress()))
-        elif outcome.response is not None and self.limit.succeeded():
-            self.emit(ConcurrencyChanged(self.limit.limit, "recovering", self.progress()))
+        if _is_rate_limit(error):
+            # The client gave up on a 429: no retry event announced this one.
+            self.rate_limited(started_at)
+        elif outcome.response is not None or isinstance(error, APIStatusError):
+            self.rate.answered(outcome.elapsed)
         reason = _fatal_reason(error)
         if reason is not None and self.stopped is None:
             self.stopped = reason
@@ -347,7 +375,6 @@ class _Run:
     def account(self, result: JobResult, outcome: _Outcome) -> None:
         tally = self.tally
         tally.requests += outcome.attempts
-        tally.retries += max(0, outcome.attempts - 1)
         if result.usage is not None:
             tally.prompt_tokens += result.usage.prompt_tokens
             tally.candidates_tokens += result.usage.candidates_tokens
@@ -373,8 +400,10 @@ class _Run:
             ok=tally.ok,
             failed=tally.failed,
             skipped=tally.skipped,
-            in_flight=self.limit.in_flight,
-            concurrency=self.limit.limit,
+            in_flight=self.in_flight,
+            concurrency=self.runner.concurrency,
+            rpm=self.rate.rpm,
+            retries=tally.retries,
         )
 
     def summary(self, elapsed: float) -> BatchSummary:
@@ -395,6 +424,11 @@ class _Run:
             elapsed_seconds=elapsed,
             stopped_reason=self.stopped,
         )
+
+
+def _is_rate_limit(error: Exception | None) -> bool:
+    """A 429 that clears within minutes (a daily quota does not)."""
+    return isinstance(error, ResourceExhaustedError) and not error.is_daily_quota
 
 
 def _local_attempts(error: Exception) -> int:
