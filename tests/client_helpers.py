@@ -86,8 +86,9 @@ def quota_failure(quota_id: str) -> dict[str, Any]:
 class FakeClock:
     """Virtual time for the retry loop: sleeps are recorded and advance the clock at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, jitter: float = JITTER) -> None:
         self.now = 0.0
+        self.jitter = jitter
         self.sleeps: list[float] = []
         self.gate: anyio.Event | None = None
         """When set, sleepers block on it, so a test can act while a call waits."""
@@ -107,7 +108,7 @@ class FakeClock:
         self.now = max(self.now, wake)
 
     def random(self) -> float:
-        return JITTER
+        return self.jitter
 
     async def until_sleeping(self, count: int = 1) -> None:
         """Return once ``count`` sleeps have begun, i.e. the callers are waiting."""

@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import pytest
+from client_helpers import JITTER, WALL, FakeClock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -49,38 +50,8 @@ from routerhub_images._retry import (
     set_instant_retries,
 )
 
-WALL = 1_700_000_000.0
-JITTER = 0.5
 LABEL = "generateContent google/gemini-2.5-flash-image"
 SECRET = "sk-secret-header-value"
-
-
-class FakeClock:
-    """Virtual time: sleeping yields once, then moves time to the sleeper's wake-up."""
-
-    def __init__(self, jitter: float = JITTER) -> None:
-        self.now = 0.0
-        self.jitter = jitter
-        self.sleeps: list[float] = []
-        self.gate: anyio.Event | None = None
-        """When set, sleepers block on it, so a test can line up concurrent sleeps."""
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return WALL + self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        wake = self.now + seconds
-        await anyio.lowlevel.checkpoint()
-        if self.gate is not None:
-            await self.gate.wait()
-        self.now = max(self.now, wake)
-
-    def random(self) -> float:
-        return self.jitter
 
 
 def retry_info(seconds: float) -> dict[str, Any]:
