@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Awaitable, Sequence
+from typing import Literal, TypeVar
 
+import anyio
 import attrs
 
 from . import _constants as consts
 from . import _wire
 from ._constants import NOT_GIVEN, NotGiven
 from ._errors import (
+    APITimeoutError,
     InvalidInputError,
     MissingAPIKeyError,
     ResponseError,
@@ -51,6 +53,8 @@ from ._types import (
 __all__ = ["AsyncImageClient", "ImageInput"]
 
 logger = logging.getLogger(consts.LOGGER_NAME)
+
+T = TypeVar("T")
 
 AuthStyle = Literal["bearer", "x-goog-api-key"]
 
@@ -370,17 +374,38 @@ class AsyncImageClient:
             logger.debug("POST %s -> %s", path, answer.status_code)
             return _parse(answer, self._key), answer
 
-        (response, answer), stats = await call_with_retries(
-            attempt,
-            policy=policy,
-            cooldown=self._cooldown,
-            label=f"generateContent {model}",
-            clock=self._clock,
+        (response, answer), stats = await _within_deadline(
+            call_with_retries(
+                attempt,
+                policy=policy,
+                cooldown=self._cooldown,
+                label=f"generateContent {model}",
+                clock=self._clock,
+            ),
+            policy.deadline,
         )
         call = stats.call_info(
             request_id=request_id_from(answer.headers), http_status=answer.status_code
         )
         return attrs.evolve(response, call=call)
+
+
+async def _within_deadline(call: Awaitable[T], deadline: float | None) -> T:
+    """Await ``call``, cancelled once ``deadline`` seconds pass: attempts included.
+
+    The retry loop never starts a wait past the deadline; this also bounds an attempt
+    that is still running when the budget ends.
+    """
+    if deadline is None:
+        return await call
+    try:
+        with anyio.fail_after(deadline):
+            return await call
+    except TimeoutError:
+        raise APITimeoutError(
+            f"the call's {deadline:g} s budget (RetryPolicy.deadline) ran out",
+            phase="deadline",
+        ) from None
 
 
 def _with_max_retries(policy: RetryPolicy, max_retries: int | None) -> RetryPolicy:

@@ -160,7 +160,7 @@ class APIConnectionError(RouterHubError):
 
 
 class APITimeoutError(APIConnectionError):
-    """A timeout expired; ``phase`` is ``connect``, ``read``, ``write`` or ``pool``."""
+    """A timeout expired; ``phase``: ``connect``, ``read``, ``write``, ``pool`` or ``deadline``."""
 
     def __init__(self, message: str, *, phase: str, request_sent: bool = True):
         super().__init__(message, request_sent=request_sent)

@@ -31,6 +31,7 @@ from client_helpers import (
 
 from routerhub_images import (
     APIStatusError,
+    APITimeoutError,
     AsyncImageClient,
     Content,
     GenerationConfig,
@@ -601,3 +602,18 @@ async def test_insufficient_credit_is_raised_without_retrying(
         await client.generate_content(MODEL, "a red fox")
     assert route.call_count == 1
     assert clock.sleeps == []
+
+
+async def test_deadline_bounds_an_attempt_still_running(mock: respx.MockRouter) -> None:
+    """An attempt still running when RetryPolicy.deadline ends is cancelled: APITimeoutError."""
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(5)
+        return httpx.Response(200, json={})
+
+    mock.post(PATH).mock(side_effect=slow)
+    async with AsyncImageClient(KEY, base_url=BASE_URL, retry=RetryPolicy(deadline=0.05)) as client:
+        with pytest.raises(APITimeoutError) as info:
+            await client.generate_image("a cat")
+    assert info.value.phase == "deadline"
+    assert "0.05 s budget" in str(info.value)
