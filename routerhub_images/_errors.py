@@ -51,6 +51,7 @@ __all__ = [
     "ResourceExhaustedError",
     "ResponseError",
     "RouterHubError",
+    "TLSVerificationError",
     "UnauthenticatedError",
     "UnavailableError",
     "UnknownAPIError",
@@ -157,6 +158,16 @@ class APIConnectionError(RouterHubError):
         super().__init__(message)
         self.message = message
         self.request_sent = request_sent
+
+
+class TLSVerificationError(APIConnectionError):
+    """The server's TLS certificate could not be verified; never retried (it will not clear).
+
+    Usually a proxy intercepting TLS, or a missing CA bundle on this machine.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message, request_sent=False)
 
 
 class APITimeoutError(APIConnectionError):

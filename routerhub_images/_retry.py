@@ -39,6 +39,7 @@ from ._errors import (
     InsufficientCreditError,
     ResourceExhaustedError,
     RouterHubError,
+    TLSVerificationError,
 )
 
 __all__ = [
@@ -227,6 +228,8 @@ def _is_retryable_status(policy: RetryPolicy, error: APIStatusError) -> bool:
 
 
 def _is_retryable_connection(policy: RetryPolicy, error: APIConnectionError) -> bool:
+    if isinstance(error, TLSVerificationError):
+        return False
     phase = error.phase if isinstance(error, APITimeoutError) else None
     if phase == "pool":  # our own pool is saturated; retrying only adds load
         return False

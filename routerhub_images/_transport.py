@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import ipaddress
+import ssl
 import sys
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
@@ -36,6 +37,7 @@ from ._errors import (
     InvalidInputError,
     MissingDependencyError,
     ResponseError,
+    TLSVerificationError,
 )
 
 __all__ = [
@@ -167,8 +169,25 @@ def _map_aiohttp_error(exc: BaseException | None) -> APIConnectionError | None:
     return APIConnectionError(f"connection failed ({kind}): {exc}", request_sent=request_sent)
 
 
+def _certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure behind ``exc``, if that is what it is."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def _map_error(exc: httpx.RequestError) -> APIConnectionError | ResponseError:
     kind = type(exc).__name__
+    certificate = _certificate_error(exc)
+    if certificate is not None:
+        return TLSVerificationError(
+            f"the server's TLS certificate could not be verified: {certificate.verify_message}"
+        )
     from_aiohttp = _map_aiohttp_error(exc.__cause__)
     if from_aiohttp is not None:
         return from_aiohttp

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -24,6 +25,7 @@ from routerhub_images import (
     ResponseError,
     RetryPolicy,
     RouterHubError,
+    TLSVerificationError,
 )
 from routerhub_images._constants import (
     API_KEY_ENV,
@@ -485,3 +487,22 @@ async def test_real_server_faults_are_typed_through_a_real_pool() -> None:
             assert html.value.call.attempts == 2
             response = await client.generate_content(MODEL, "a fox")
             assert len(response.images) == 1
+
+
+async def test_certificate_failure_is_not_retried() -> None:
+    """A certificate that fails verification raises TLSVerificationError after one try."""
+    calls = 0
+
+    def fail(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        cause = ssl.SSLCertVerificationError(1, "certificate verify failed")
+        cause.verify_message = "self-signed certificate"
+        raise httpx.ConnectError("TLS handshake failed", request=request) from cause
+
+    async with AsyncImageClient(KEY, base_url=BASE_URL, transport=httpx.MockTransport(fail)) as c:
+        with instant_retries(), pytest.raises(TLSVerificationError) as info:
+            await c.generate_image("a cat")
+    assert calls == 1
+    assert "self-signed certificate" in str(info.value)
+    assert isinstance(info.value, APIConnectionError)
