@@ -8,7 +8,7 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.default_venv_backend = "venv"
 
 
-@nox.session
+@nox.session(python=["3.10", "3.11", "3.12", "3.13"])
 def tests(session: nox.Session) -> None:
     session.install("-e", ".[dev]")
     session.run("pytest", *session.posargs)
