@@ -360,6 +360,10 @@ class Transport:
         # without this the body -- 27 MB for a 20 MB image -- lives until the cyclic GC runs,
         # and several pile up in RSS. The stream is read and closed: drop it.
         response.stream = _CONSUMED
+        # The sent request stays reachable (error.response.request); httpx's repr masks
+        # only ``authorization``, so take the key out of every auth header it kept.
+        for name in self._auth_headers:
+            response.request.headers[name] = "<redacted>"
         return HTTPAnswer(
             status_code=response.status_code,
             headers={k.lower(): v for k, v in response.headers.items()},

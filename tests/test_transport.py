@@ -506,3 +506,25 @@ async def test_certificate_failure_is_not_retried() -> None:
     assert calls == 1
     assert "self-signed certificate" in str(info.value)
     assert isinstance(info.value, APIConnectionError)
+
+
+@pytest.mark.parametrize("auth", ["bearer", "x-goog-api-key"])
+async def test_key_is_not_kept_in_the_sent_request(mock: respx.MockRouter, auth: str) -> None:
+    """The key is sent, but error.response.request keeps no trace of it, in either style."""
+    header = "authorization" if auth == "bearer" else "x-goog-api-key"
+    sent_values: list[str | None] = []
+
+    def reject(request: httpx.Request) -> httpx.Response:
+        sent_values.append(request.headers.get(header))
+        body = {"error": {"code": 401, "message": "bad key", "status": "UNAUTHENTICATED"}}
+        return httpx.Response(401, json=body)
+
+    mock.post(PATH).mock(side_effect=reject)
+    async with AsyncImageClient(KEY, base_url=BASE_URL, auth=auth) as client:  # type: ignore[arg-type]
+        with pytest.raises(RouterHubError) as info:
+            await client.generate_image("a cat")
+    assert sent_values == [f"Bearer {KEY}" if auth == "bearer" else KEY]
+    response = info.value.response  # type: ignore[attr-defined]
+    assert response is not None
+    kept = response.request.headers
+    assert KEY not in str(dict(kept)) + repr(kept) + repr(response.request)
