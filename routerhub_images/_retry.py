@@ -304,9 +304,9 @@ def retry_delay(
     with no status, whose ``code`` is in ``policy.retry_http_codes``); a connect
     timeout; an `APIConnectionError` with ``request_sent=False``; other connection
     errors and read/write timeouts only with ``policy.retry_sent_requests``.
-    Never retried: `InsufficientCreditError` (402), a `ResourceExhaustedError` whose
-    QuotaFailure names a per-day quota, a ``pool`` timeout, and anything else
-    (`ResponseError`, programming errors, cancellation).
+    Never retried: `InsufficientCreditError` (402), `TLSVerificationError`, a
+    `ResourceExhaustedError` whose QuotaFailure names a per-day quota, a ``pool``
+    timeout, and anything else (`ResponseError`, programming errors, cancellation).
 
     The wait is the server's RetryInfo delay, else its ``Retry-After`` header, else
     ``random() * min(max_backoff, initial * exp_base ** (attempt - 1))``.
