@@ -26,9 +26,9 @@ KEY = "rh_bench_key"
 CELLS: dict[str, tuple[str, int, int, int]] = {
     "tiny@16": ("bench-tiny", 16, 600, 32),
     "tiny@64": ("bench-tiny", 64, 640, 128),
-    "2mb@8": ("bench-2mb", 8, 48, 8),
-    "20mb@1": ("bench-20mb", 1, 5, 1),
-    "upload10mb@2": ("bench-upload", 2, 8, 2),
+    "2mb@8": ("bench-2mb", 8, 96, 8),
+    "20mb@1": ("bench-20mb", 1, 15, 1),
+    "upload10mb@2": ("bench-upload", 2, 24, 2),
 }
 
 UPLOAD = b"\x89PNG\r\n\x1a\n" + os.urandom(10 * MIB - 8)
