@@ -6,7 +6,7 @@ import asyncio
 import email.utils
 import logging
 import pathlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -54,12 +54,6 @@ from routerhub_images._retry import instant_retries
 from routerhub_images.emulator import EmulatorServer, Fault
 
 OTHER_MODEL = "google/gemini-3-pro-image-preview"
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
-        yield router
 
 
 @pytest.fixture

@@ -72,12 +72,6 @@ def _instant() -> Iterator[None]:
 
 
 @pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
 async def client() -> AsyncIterator[AsyncImageClient]:
     async with AsyncImageClient(KEY, base_url=BASE_URL) as client:
         yield client
