@@ -14,9 +14,9 @@ import json
 import os
 import resource
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 MIB = 1024 * 1024
@@ -197,17 +197,38 @@ def _run_sync(name: str, base_url: str, model: str, *, inflight: int, n: int, wa
         strict_options=False,
     )
 
-    def call(_: int) -> None:
+    def call() -> None:
         if model == "bench-upload":
             response = client.edit_image(UPLOAD, PROMPT, model=model)
         else:
             response = client.generate_image(PROMPT, model=model)
         _check(len(response.images), model)
 
-    with client, ThreadPoolExecutor(inflight) as pool:
-        list(pool.map(call, range(warm)))
+    # Like the async workers: `inflight` threads, each calling until the count runs out
+    # (a thread pool's own queue and futures would add two thread hand-offs per call).
+    def batch(count: int) -> None:
+        tickets = iter(range(count))  # shared; next() on it is atomic under the GIL
+        failures: list[BaseException] = []
+
+        def worker() -> None:
+            try:
+                for _ in tickets:
+                    call()
+            except BaseException as exc:  # SystemExit from _check would end only the thread
+                failures.append(exc)
+
+        threads = [threading.Thread(target=worker) for _ in range(min(inflight, count))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
+
+    with client:
+        batch(warm)
         start = _usage()
-        list(pool.map(call, range(n)))
+        batch(n)
         return _delta(start)
 
 

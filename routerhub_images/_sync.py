@@ -1,12 +1,10 @@
 """ImageClient: the blocking facade over `AsyncImageClient`, through an anyio portal.
 
 Each client owns one event loop, run by an anyio ``BlockingPortal`` in a daemon thread
-started at the first call. Every method submits the async method to that loop
-(``asyncio.run_coroutine_threadsafe``: one thread handoff, half the cost of the
-portal's ``start_task_soon``, which first waits for the task to be spawned) and
-waits for its answer, so the connection pool lives across calls, and the client works
-from any thread, from many threads at once, and from a thread that is itself running
-an event loop (a Jupyter cell), where an ``asyncio.run`` wrapper fails.
+started at the first call. Every method submits the async method to that loop and
+waits for its answer (`_Call`), so the connection pool lives across calls, and the
+client works from any thread, from many threads at once, and from a thread that is
+itself running an event loop (a Jupyter cell), where an ``asyncio.run`` wrapper fails.
 
 The facade holds no logic of its own: validation, retries, errors and parsing all
 happen in `AsyncImageClient`, and its exceptions reach the caller unchanged.
@@ -22,9 +20,10 @@ import threading
 import time
 import warnings
 import weakref
+from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import ExitStack, suppress
-from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
+from typing import Any, Concatenate, Generic, NamedTuple, ParamSpec, TypeVar
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
@@ -66,6 +65,155 @@ class EventLoopBlockedWarning(RuntimeWarning):
     """
 
 
+_SETTLE_LOCK = threading.Lock()
+"""Makes settling a `_Call` claim-once: its task, `close` and the caller may race."""
+
+
+class _Call(Generic[_T]):
+    """One blocking call: its coroutine runs on the client's loop while the caller waits.
+
+    What ``asyncio.run_coroutine_threadsafe`` and its ``concurrent.futures.Future`` do,
+    at about half their cost per call (``bench/bench_sync_overhead.py``), which is what
+    the facade adds to a small request: the caller waits on a bare lock instead of a
+    ``Condition``, and the answer is handed over from inside the task the moment the
+    coroutine returns, not by a done-callback one loop turn later.
+    """
+
+    __slots__ = ("_coroutine", "_done", "_error", "_settled", "_task", "_value")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, _T]):
+        self._coroutine = coroutine
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._settled = False
+        self._value: _T | None = None
+        self._error: BaseException | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Run the coroutine as a task of ``loop`` (on the loop's thread)."""
+        with _SETTLE_LOCK:  # so that a racing `_cancel_task` sees the task
+            if not self._settled:
+                self._task = loop.create_task(self._run())
+                return
+        self._coroutine.close()  # cancelled or closed before it started
+
+    async def _run(self) -> None:
+        try:
+            value = await self._coroutine
+        except asyncio.CancelledError:
+            self._settle(error=_closed_during_call())
+            raise
+        except BaseException as error:
+            self._settle(error=error)
+            if not isinstance(error, Exception):  # KeyboardInterrupt on the loop
+                raise
+        else:
+            self._settle(value)
+
+    def _settle(self, value: _T | None = None, error: BaseException | None = None) -> None:
+        with _SETTLE_LOCK:
+            if self._settled:
+                return
+            self._settled = True
+        self._value, self._error = value, error
+        self._done.release()
+
+    def wait(self) -> _T:
+        """Block until the answer arrives; return it or raise the call's exception.
+
+        Interrupted (``KeyboardInterrupt``), it cancels the task before re-raising.
+        """
+        try:
+            self._done.acquire()
+        except BaseException:
+            self._settle(error=_closed_during_call())
+            self._cancel_task()
+            raise
+        error, self._error = self._error, None
+        if error is None:
+            return self._value  # type: ignore[return-value]  # settled with a value
+        try:
+            raise error
+        finally:
+            del error  # its traceback holds this frame: break the cycle
+
+    def abort(self) -> None:
+        """Answer the waiting caller with `ClientClosedError` and cancel the task."""
+        self._settle(error=_closed_during_call())
+        self._cancel_task()
+
+    def strand(self) -> None:
+        """`abort` for a loop that is gone: also close the coroutine if it never ran."""
+        self.abort()
+        if self._task is None:
+            self._coroutine.close()
+
+    def _cancel_task(self) -> None:
+        task = self._task
+        if task is not None:
+            with suppress(RuntimeError):  # its loop is already closed
+                task.get_loop().call_soon_threadsafe(task.cancel)
+
+
+def _closed_during_call() -> ClientClosedError:
+    return ClientClosedError("the client was closed during the call")
+
+
+class _Inbox:
+    """Hands calls from any thread to the loop, waking the loop once per batch.
+
+    ``loop.call_soon_threadsafe`` writes to the loop's wake-up socket on every call; here
+    calls submitted while a wake-up is already due ride along with it, which saves a
+    system call and a loop turn per call when many threads share the client.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._calls: deque[_Call[Any]] = deque()
+        self._wake_up_due = False
+        self._closed = False
+
+    def submit(self, call: _Call[Any]) -> None:
+        """Queue ``call`` to start on the loop; `ClientClosedError` if the loop is gone."""
+        wake_up = False
+        with self._lock:
+            accepted = not self._closed and not self._loop.is_closed()
+            if accepted:
+                self._calls.append(call)
+                wake_up, self._wake_up_due = not self._wake_up_due, True
+        if not accepted:
+            call.strand()
+            raise ClientClosedError("the client is closed; create a new one")
+        if wake_up:
+            try:
+                self._loop.call_soon_threadsafe(self._start_calls)
+            except RuntimeError:  # the loop closed meanwhile
+                self.close()
+                raise ClientClosedError("the client is closed; create a new one") from None
+
+    def close(self) -> None:
+        """Refuse new calls and fail the queued ones: the loop has stopped for good."""
+        with self._lock:
+            self._closed = True
+            stranded = self._take_calls()
+        for call in stranded:
+            call.strand()
+
+    def _take_calls(self) -> list[_Call[Any]]:
+        self._wake_up_due = False
+        calls = list(self._calls)
+        self._calls.clear()
+        return calls
+
+    def _start_calls(self) -> None:
+        with self._lock:
+            calls = self._take_calls()
+        for call in calls:
+            call.start(self._loop)
+
+
 class _Live(NamedTuple):
     """A running portal, its loop, the async client on it, and the calls in flight."""
 
@@ -74,7 +222,8 @@ class _Live(NamedTuple):
     loop: asyncio.AbstractEventLoop
     client: AsyncImageClient
     thread: threading.Thread
-    in_flight: set[concurrent.futures.Future[Any]]
+    inbox: _Inbox
+    in_flight: set[_Call[Any]]
 
 
 class _Runner:
@@ -159,7 +308,7 @@ def _start(factory: Callable[[], AsyncImageClient]) -> _Live:
     except BaseException:
         stack.close()
         raise
-    return _Live(stack, portal, loop, client, thread, set())
+    return _Live(stack, portal, loop, client, thread, _Inbox(loop), set())
 
 
 def _stop(live: _Live, timeout: float | None = None) -> None:
@@ -173,8 +322,7 @@ def _stop(live: _Live, timeout: float | None = None) -> None:
     """
     portal = live.portal
     deadline = None if timeout is None else time.monotonic() + timeout
-    for future in list(live.in_flight):
-        future.cancel()
+    _abort_all(live)
     try:
         _wait(portal.start_task_soon(live.client.aclose), deadline)
     finally:
@@ -186,7 +334,17 @@ def _stop(live: _Live, timeout: float | None = None) -> None:
             # and what they reference, exit never frees.
             vars(live.thread)["_routerhub_images_portal"] = live
         else:
+            # A call that slipped in as the loop stopped may be queued, or its task
+            # abandoned unfinished by the closing loop: fail it rather than leave it.
+            live.inbox.close()
+            for call in list(live.in_flight):
+                call.strand()
             live.stack.close()
+
+
+def _abort_all(live: _Live) -> None:
+    for call in list(live.in_flight):
+        call.abort()
 
 
 def _remaining(deadline: float | None) -> float | None:
@@ -208,6 +366,8 @@ def _forget(live: _Live) -> None:
 
 
 def _after_fork_in_child() -> None:
+    global _SETTLE_LOCK  # noqa: PLW0603 - a lock held by a parent thread stays held
+    _SETTLE_LOCK = threading.Lock()
     for runner in list(_RUNNERS):
         runner.after_fork_in_child()
 
@@ -388,28 +548,13 @@ class ImageClient:
         live = self._runner.live()
         if not self._warned_in_loop and _in_event_loop():
             self._warn_in_loop()
-        coroutine = method(live.client, *args, **kwargs)
+        call = _Call(method(live.client, *args, **kwargs))
+        live.in_flight.add(call)
         try:
-            # Straight onto the portal's loop: one thread handoff per call, where the
-            # portal's own start_task_soon waits for the task to be spawned first.
-            future = asyncio.run_coroutine_threadsafe(coroutine, live.loop)
-        except RuntimeError:
-            coroutine.close()
-            if self._runner.closed:
-                raise ClientClosedError("the client is closed; create a new one") from None
-            raise
-        live.in_flight.add(future)
-        future.add_done_callback(live.in_flight.discard)
-        try:
-            return future.result()
-        except concurrent.futures.CancelledError:
-            # Only `close` (from another thread) cancels a call we are waiting for.
-            raise ClientClosedError("the client was closed during the call") from None
-        except BaseException:
-            # KeyboardInterrupt and the like: cancel the request on the loop too. (A
-            # finished future, e.g. one holding the call's own error, ignores this.)
-            future.cancel()
-            raise
+            live.inbox.submit(call)
+            return call.wait()
+        finally:
+            live.in_flight.discard(call)
 
     def _warn_in_loop(self) -> None:
         self._warned_in_loop = True

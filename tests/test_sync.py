@@ -29,7 +29,7 @@ from routerhub_images import (
     RetryPolicy,
     RouterHubError,
 )
-from routerhub_images._sync import EventLoopBlockedWarning, ImageClient
+from routerhub_images._sync import EventLoopBlockedWarning, ImageClient, _Call, _Inbox
 from routerhub_images.emulator import (
     DEFAULT_API_KEY,
     EmulatorApp,
@@ -163,9 +163,10 @@ def test_sixteen_threads_share_one_client(routerhub_emulator: EmulatorServer) ->
     before = set(threading.enumerate())
     barrier = threading.Barrier(16)
 
-    def work(shared: ImageClient, n: int) -> list[str | None]:
+    def work(shared: ImageClient, n: int) -> list[tuple[str, str | None]]:
         barrier.wait()
-        return [text_call(shared, f"thread {n} call {i}").text for i in range(4)]
+        prompts = [f"thread {n} call {i}" for i in range(4)]
+        return [(prompt, text_call(shared, prompt).text) for prompt in prompts]
 
     with (
         ImageClient(
@@ -175,9 +176,118 @@ def test_sixteen_threads_share_one_client(routerhub_emulator: EmulatorServer) ->
     ):
         results = list(pool.map(work, [client] * 16, range(16)))
         loop_threads = {t for t in new_threads(before) if t.name == "routerhub-images-loop"}
-    assert all(text for texts in results for text in texts)
+    answers = [pair for pairs in results for pair in pairs]
+    # Each caller gets the answer to its own call, never another thread's.
+    assert all(text == f"Emulated answer to: {prompt}" for prompt, text in answers)
     assert routerhub_emulator.app.log.count == 64
     assert len(loop_threads) == 1
+
+
+def test_many_threads_get_their_own_answers_in_process(app: EmulatorApp) -> None:
+    """32 threads x 20 calls racing into one loop: every answer reaches its own caller."""
+    barrier = threading.Barrier(32)
+
+    def work(shared: ImageClient, n: int) -> list[bool]:
+        barrier.wait()
+        prompts = [f"t{n}c{i}" for i in range(20)]
+        return [text_call(shared, p).text == f"Emulated answer to: {p}" for p in prompts]
+
+    with make_client(app) as client, concurrent.futures.ThreadPoolExecutor(32) as pool:
+        results = list(pool.map(work, [client] * 32, range(32)))
+    assert [all(ok) for ok in results] == [True] * 32
+    assert app.log.count == 640
+
+
+# --- the hand-off to the loop -----------------------------------------------------------
+
+
+def test_a_call_aborted_before_it_starts_never_runs() -> None:
+    """Closed (or interrupted) before the loop picks it up: the coroutine is closed unrun."""
+    ran: list[bool] = []
+
+    async def work() -> str:
+        ran.append(True)
+        return "answer"
+
+    coroutine = work()
+    call = _Call(coroutine)
+    call.abort()
+    loop = asyncio.new_event_loop()
+    try:
+        call.start(loop)
+        loop.run_until_complete(asyncio.sleep(0))
+    finally:
+        loop.close()
+    assert ran == []
+    assert inspect.getcoroutinestate(coroutine) == inspect.CORO_CLOSED
+    with pytest.raises(ClientClosedError):
+        call.wait()
+
+
+def test_a_call_answers_once_whoever_settles_first() -> None:
+    """The task's answer after an abort is dropped: the caller sees the abort, once."""
+
+    async def work() -> str:
+        return "answer"
+
+    loop = asyncio.new_event_loop()
+    try:
+        call = _Call(work())
+        call.start(loop)
+        call.abort()
+        loop.run_until_complete(asyncio.sleep(0))
+    finally:
+        loop.close()
+    with pytest.raises(ClientClosedError):
+        call.wait()
+
+
+def test_a_call_returns_its_value_and_raises_its_error_unchanged() -> None:
+    failure = InvalidInputError("bad prompt")
+
+    async def ok() -> str:
+        return "answer"
+
+    async def bad() -> str:
+        raise failure
+
+    loop = asyncio.new_event_loop()
+    try:
+        calls = [_Call(ok()), _Call(bad())]
+        for call in calls:
+            call.start(loop)
+        loop.run_until_complete(asyncio.sleep(0.01))
+    finally:
+        loop.close()
+    assert calls[0].wait() == "answer"
+    with pytest.raises(InvalidInputError) as raised:
+        calls[1].wait()
+    assert raised.value is failure
+
+
+def test_inbox_of_a_closed_loop_refuses_calls_and_fails_queued_ones() -> None:
+    """A wake-up lost with its loop must not strand later calls: they fail, none hang."""
+
+    async def work() -> str:
+        return "answer"
+
+    loop = asyncio.new_event_loop()
+    inbox = _Inbox(loop)
+    queued_coroutine = work()
+    queued = _Call(queued_coroutine)
+    inbox.submit(queued)  # its wake-up is scheduled on a loop that never runs it
+    loop.close()
+    late_coroutine = work()
+    late = _Call(late_coroutine)
+    with pytest.raises(ClientClosedError):
+        inbox.submit(late)  # would ride on the lost wake-up: refused instead
+    inbox.close()  # what closing the client does once its loop thread has ended
+    for call, coroutine in [(queued, queued_coroutine), (late, late_coroutine)]:
+        with pytest.raises(ClientClosedError):
+            call.wait()
+        assert inspect.getcoroutinestate(coroutine) == inspect.CORO_CLOSED
+    with pytest.raises(ClientClosedError):
+        inbox.submit(_Call(work()))
 
 
 # --- construction -----------------------------------------------------------------------
