@@ -4,13 +4,16 @@ The emulator runs in a separate process (uvicorn on 127.0.0.1), so the CPU measu
 the client's alone. Responses are tiny (``responseModalities: ["TEXT"]``) to expose the
 facade's cost rather than JSON and base64 work. Runs of N sequential calls alternate between
 the clients; the figures are the median wall time per call (over every call) and the client
-process's CPU per call (median over runs).
+process's CPU per call (median over runs). Thread placement on the CPUs shifts from run
+to run and moves the facade's cost with it (a wake-up across CPUs costs more than one on
+the same CPU), so there are many short runs, and the overhead is also given per round
+(each client once, the order rotated) as a median with its quartiles.
 
 A third line, ``handoff``, is the floor of any thread-based facade: the same async client on
 an event loop in a plain thread, driven with ``asyncio.run_coroutine_threadsafe``. The gap
 between it and ``sync`` is the anyio portal's own cost.
 
-    python bench/bench_sync_overhead.py [--calls 300] [--runs 9] [--images]
+    python bench/bench_sync_overhead.py [--calls 100] [--runs 30] [--images]
 
 ``--images`` asks for the default answer (a 1024x1024 PNG) instead, for scale.
 """
@@ -98,8 +101,8 @@ async def async_run(client: AsyncImageClient, calls: int) -> tuple[list[float], 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=300, help="sequential calls per run")
-    parser.add_argument("--runs", type=int, default=9, help="runs per client, interleaved")
+    parser.add_argument("--calls", type=int, default=100, help="sequential calls per run")
+    parser.add_argument("--runs", type=int, default=30, help="runs per client, interleaved")
     parser.add_argument("--images", action="store_true", help="answer with images, not text")
     args = parser.parse_args()
     global CONFIG  # noqa: PLW0603 - one switch for the whole script
@@ -108,6 +111,7 @@ def main() -> None:
     kinds = ("async", "sync", "handoff")
     walls: dict[str, list[float]] = {k: [] for k in kinds}
     cpus: dict[str, list[float]] = {k: [] for k in kinds}
+    round_ratios: list[float] = []  # per round: sync's median wall/call over async's
     with emulator_process() as (base_url, key):
         loop = asyncio.new_event_loop()
         async_client = loop.run_until_complete(_make_async(key, base_url))
@@ -130,10 +134,13 @@ def main() -> None:
             run(kind, WARMUP_CALLS)
         for index in range(args.runs):
             shift = index % len(kinds)
+            medians = {}
             for kind in kinds[shift:] + kinds[:shift]:
                 times, cpu = run(kind, args.calls)
                 walls[kind] += times
                 cpus[kind].append(cpu)
+                medians[kind] = statistics.median(times)
+            round_ratios.append(medians["sync"] / medians["async"])
 
         sync_client.close()
         loop.run_until_complete(async_client.aclose())
@@ -156,6 +163,11 @@ def main() -> None:
     print(
         f"ImageClient overhead: {wall_extra:+.1f} us/call wall ({wall_share:+.1%}),"
         f" {cpu_extra:+.1f} us/call CPU ({cpu_share:+.1%})"
+    )
+    q1, q2, q3 = statistics.quantiles(round_ratios, n=4)
+    print(
+        f"per round, sync wall vs async: median {q2 - 1:+.1%}"
+        f" (quartiles {q1 - 1:+.1%} .. {q3 - 1:+.1%}, {len(round_ratios)} rounds)"
     )
 
 
