@@ -18,12 +18,14 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import ipaddress
+import math
 import ssl
 import sys
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
+import anyio
 import attrs
 import httpx
 
@@ -70,8 +72,8 @@ TransportChoice = TransportName | httpx.AsyncBaseTransport
 - ``"httpx"`` (the default): httpx's own connection pool (httpcore).
 - ``"aiohttp"``: aiohttp through the ``httpx-aiohttp`` transport, one
   ``aiohttp.ClientSession`` per event loop; needs ``routerhub-images[aiohttp]``.
-  Less CPU per request, but aiohttp has no write timeout and no limit on idle
-  connections (only on open ones).
+  Less CPU per request. aiohttp itself has no write timeout: the library adds one
+  (`_TimedBody`); it has no limit on idle connections, only on open ones.
 - an ``httpx.AsyncBaseTransport``: used for the pools we create (e.g.
   ``httpx.ASGITransport`` to talk to an in-process emulator).
 """
@@ -221,6 +223,59 @@ class _WholeBody(httpx.AsyncByteStream):
         await self._inner.aclose()
 
 
+UPLOAD_CHUNK = 1 << 20
+"""Bytes per piece of a request body handed to aiohttp under a write timeout."""
+_AIOHTTP_WRITE_BUFFER = 1 << 16
+"""aiohttp waits for the socket to drain only past this many buffered bytes, so a
+smaller body cannot stall a request while it is written."""
+
+
+class _TimedBody(httpx.AsyncByteStream):
+    """A request body that aiohttp must send within ``write`` seconds, or ``scope`` ends.
+
+    aiohttp has no write timeout. Handed the body piece by piece, it asks for the next
+    piece only once the last one has drained into the socket, so a deadline set at the
+    first piece and lifted after the last bounds the sending of the whole body, as
+    httpcore's write timeout does for httpx's own pool.
+    """
+
+    def __init__(self, body: bytes, scope: anyio.CancelScope, write: float):
+        self._body = body
+        self._scope = scope
+        self._write = write
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        view = memoryview(self._body)
+        self._scope.deadline = anyio.current_time() + self._write
+        for start in range(0, len(view), UPLOAD_CHUNK):
+            # aiohttp writes any buffer: slicing the view copies nothing.
+            yield cast(bytes, view[start : start + UPLOAD_CHUNK])
+        self._scope.deadline = math.inf
+
+
+async def _send_timed(
+    send: Callable[[httpx.Request], Awaitable[httpx.Response]], request: httpx.Request
+) -> httpx.Response:
+    """``send(request)``, raising ``httpx.WriteTimeout`` if its body is not sent in time."""
+    write = request.extensions.get("timeout", {}).get("write")
+    try:
+        body = request.content
+    except httpx.RequestNotRead:  # a streaming body (not ours): sent as it is
+        return await send(request)
+    if write is None or len(body) <= _AIOHTTP_WRITE_BUFFER:
+        return await send(request)
+    with anyio.CancelScope() as scope:
+        timed = httpx.Request(
+            request.method,
+            request.url,
+            headers=request.headers,  # with the body's Content-Length: not chunked
+            stream=_TimedBody(body, scope, write),
+            extensions=request.extensions,
+        )
+        return await send(timed)
+    raise httpx.WriteTimeout(f"the request body was not sent within {write} s", request=request)
+
+
 TransportFactory = Callable[[httpx.Limits], httpx.AsyncBaseTransport | None]
 """Builds the transport of one new pool from the pool limits (None: httpx's own)."""
 
@@ -234,15 +289,17 @@ def _aiohttp_factory() -> TransportFactory:
         ) from exc
 
     class WholeBodyTransport(AiohttpTransport):
-        """Hands httpx the body in one piece (aiohttp's ``read``), not in 16 KiB chunks.
+        """aiohttp under httpx, with a write timeout and whole-body reads.
 
+        Requests are sent under the write timeout aiohttp lacks (`_TimedBody`), and
+        httpx gets the body in one piece (aiohttp's ``read``), not in 16 KiB chunks.
         Chunking costs a copy of every byte and a trip through httpx's decoders per
         chunk: ~20% of the client CPU of a 2 MB image. aiohttp errors raised by ``read``
         are mapped by `Transport.post`.
         """
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            response = await super().handle_async_request(request)
+            response = await _send_timed(super().handle_async_request, request)
             stream = response.stream
             answer = getattr(stream, "_aiohttp_response", None)
             # httpx-aiohttp's stream wraps aiohttp's response; another version may not.

@@ -7,6 +7,7 @@ import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
+import anyio
 import httpx
 import pytest
 from client_helpers import MODEL
@@ -213,6 +214,84 @@ async def test_waiting_for_a_pooled_connection_times_out_unsent(
         await transport.aclose()
     assert info.value.phase == "connect"
     assert not info.value.request_sent
+
+
+def _post_transport(base_url: str, choice: str, timeout: Timeout) -> Transport:
+    return Transport(
+        base_url=base_url,
+        auth_headers={"x-goog-api-key": "rh_key"},
+        timeout=timeout,
+        transport=choice,  # type: ignore[arg-type]
+    )
+
+
+async def _read_body(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert b"transfer-encoding" not in head.lower()  # sent with its Content-Length
+    length = next(
+        int(line.partition(b":")[2])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    return await reader.readexactly(length)
+
+
+def _answer(payload: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (
+        len(payload),
+        payload,
+    )
+
+
+@pytest.mark.parametrize("choice", ["httpx", "aiohttp"])
+async def test_a_body_the_server_does_not_take_is_a_write_timeout(choice: str) -> None:
+    """Both transports give up on a stalled upload after the write timeout, as 'sent'."""
+    stalled: list[asyncio.StreamWriter] = []
+    release = asyncio.Event()
+
+    async def never_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        stalled.append(writer)
+        await release.wait()
+        writer.close()
+
+    server, base_url = await _raw_server(never_read)
+    transport = _post_transport(base_url, choice, Timeout(10.0, write=0.3))
+    body = b"x" * (64 << 20)  # more than loopback's socket buffers hold
+    try:
+        async with server:
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(APITimeoutError) as info, anyio.fail_after(10):  # not a hang
+                await transport.post("/v1beta/models/m:generateContent", body)
+            elapsed = asyncio.get_running_loop().time() - started
+            release.set()
+    finally:
+        await transport.aclose()
+    assert info.value.phase == "write"
+    assert info.value.request_sent
+    assert 0.3 <= elapsed < 5.0
+
+
+async def test_the_write_deadline_ends_with_the_body() -> None:
+    """A large body sent in time arrives whole; a slow answer after it is not a write timeout."""
+    body = bytes(range(256)) * (3 * 4096 + 7)  # ~3 MiB: several pieces and a short last one
+    received: list[bytes] = []
+
+    async def slow_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await _read_body(reader))
+        await asyncio.sleep(0.6)  # past the write timeout, within the read timeout
+        writer.write(_answer(b"{}"))
+        await writer.drain()
+        writer.close()
+
+    server, base_url = await _raw_server(slow_answer)
+    transport = _post_transport(base_url, "aiohttp", Timeout(10.0, write=0.3))
+    try:
+        async with server:
+            answer = await transport.post("/v1beta/models/m:generateContent", body)
+    finally:
+        await transport.aclose()
+    assert answer.status_code == 200
+    assert received == [body]
 
 
 # --- pools, loops and closing ------------------------------------------------------
