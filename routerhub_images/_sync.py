@@ -177,6 +177,18 @@ class _Inbox:
 
     def submit(self, call: _Call[Any]) -> None:
         """Queue ``call`` to start on the loop; `ClientClosedError` if the loop is gone."""
+        try:
+            self._queue(call)
+        except BaseException:
+            # Ctrl-C may land between queueing a call and waking the loop, leaving a
+            # wake-up due that nobody sent, on which every later call would wait: drop
+            # this call and send one (a spare wake-up is harmless).
+            call.abort()
+            with suppress(RuntimeError):  # the loop is closed
+                self._loop.call_soon_threadsafe(self._start_calls)
+            raise
+
+    def _queue(self, call: _Call[Any]) -> None:
         wake_up = False
         with self._lock:
             accepted = not self._closed and not self._loop.is_closed()

@@ -290,6 +290,40 @@ def test_inbox_of_a_closed_loop_refuses_calls_and_fails_queued_ones() -> None:
         inbox.submit(_Call(work()))
 
 
+def test_an_interrupted_submit_neither_runs_its_call_nor_wedges_the_inbox() -> None:
+    """Ctrl-C between queueing a call and waking the loop: later calls still start."""
+    ran: list[str] = []
+
+    async def work(name: str) -> str:
+        ran.append(name)
+        return name
+
+    class InterruptedOnce(asyncio.SelectorEventLoop):
+        interrupt = True
+
+        def call_soon_threadsafe(self, *args: Any, **kwargs: Any) -> Any:
+            if self.interrupt:
+                self.interrupt = False
+                raise KeyboardInterrupt
+            return super().call_soon_threadsafe(*args, **kwargs)
+
+    loop = InterruptedOnce()
+    inbox = _Inbox(loop)
+    interrupted = _Call(work("interrupted"))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            inbox.submit(interrupted)
+        later = _Call(work("later"))
+        inbox.submit(later)
+        loop.run_until_complete(asyncio.sleep(0.01))
+    finally:
+        loop.close()
+    assert ran == ["later"]  # checked first: a wedged inbox would make wait() hang
+    assert later.wait() == "later"
+    with pytest.raises(ClientClosedError):
+        interrupted.wait()
+
+
 # --- construction -----------------------------------------------------------------------
 
 
