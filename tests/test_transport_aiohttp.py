@@ -294,6 +294,18 @@ async def test_the_write_deadline_ends_with_the_body() -> None:
     assert received == [body]
 
 
+async def test_respx_httpx_mocker_sees_the_aiohttp_transport() -> None:
+    """As docs/emulator.md says: ``respx.mock(using="httpx")`` stubs calls over aiohttp."""
+    respx = pytest.importorskip("respx")
+    answer = {"candidates": [{"content": {"role": "model", "parts": [{"text": "stubbed"}]}}]}
+    with respx.mock(using="httpx", base_url="https://api.routerhub.ai") as router:
+        route = router.post(f"/v1beta/models/{MODEL}:generateContent").respond(json=answer)
+        async with AsyncImageClient("rh_key", transport="aiohttp") as client:
+            response = await client.generate_content(MODEL, "a fox")
+    assert response.text == "stubbed"
+    assert route.call_count == 1
+
+
 # --- pools, loops and closing ------------------------------------------------------
 
 
