@@ -17,6 +17,7 @@ from routerhub_images import AsyncImageClient, PromptBlockedError
 from routerhub_images._retry import instant_retries
 from routerhub_images.batch import (
     MANIFEST_NAME,
+    AdaptiveRate,
     BatchEvent,
     BatchJob,
     BatchRunner,
@@ -148,6 +149,35 @@ async def test_retried_calls_count_and_slow_the_batch(
     assert summary.congestion_signals == 1
     (change,) = [e for e in events if isinstance(e, RateChanged)]
     assert change.rpm < FAST
+
+
+async def test_a_given_rate_paces_every_run_and_keeps_what_it_learned(
+    client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
+) -> None:
+    """``rate=`` is used as is, and a cut made in one run still holds in the next."""
+    rate = AdaptiveRate(initial_rpm=FAST)
+    runner = BatchRunner(client, tmp_path, concurrency=4, rate=rate)
+    app.script(Fault.status(429, retry_delay=0.5))
+    first = await runner.run(make_jobs(6))
+    assert first.congestion_signals == 1
+    assert not rate.slow_start
+    learned = rate.rpm
+    assert learned < FAST
+    events: list[BatchEvent] = []
+    runner.on_event = events.append
+    second = await runner.run(make_jobs(3, prefix="a second batch, take"))
+    assert second.ok == 3
+    assert not rate.slow_start  # no second slow start from 60 requests/min
+    paces = [e.progress.rpm for e in events if isinstance(e, JobSucceeded)]
+    assert len(paces) == 3
+    assert min(paces) >= learned * 0.99
+
+
+def test_rpm_and_rate_together_are_rejected(
+    client: AsyncImageClient, tmp_path: pathlib.Path
+) -> None:
+    with pytest.raises(ValueError, match="rpm or rate"):
+        BatchRunner(client, tmp_path, rpm=60, rate=AdaptiveRate())
 
 
 async def test_retries_are_reported_as_they_are_scheduled(

@@ -88,11 +88,16 @@ class BatchRunner:
         concurrency: Calls in flight at most (`DEFAULT_CONCURRENCY`).
         rpm: Client-side limit in requests per minute, never exceeded; None to find
             the server's limit from its 429 answers.
+        rate: The batch's pacing, to tune it (``AdaptiveRate(initial_rpm=300)``) or to
+            carry what one run learned about the server's limit into the next: one
+            object shared by every run of this runner. By default each run starts a
+            fresh ``AdaptiveRate(rpm)``.
         on_event: Called (synchronously, in the event loop) with each `BatchEvent`;
             an exception it raises stops the batch.
 
     Raises:
-        ValueError: ``concurrency`` below 1 or ``rpm`` not positive.
+        ValueError: ``concurrency`` below 1, ``rpm`` not positive, or both ``rpm`` and
+            ``rate`` given.
     """
 
     def __init__(
@@ -102,16 +107,20 @@ class BatchRunner:
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         rpm: float | None = None,
+        rate: AdaptiveRate | None = None,
         on_event: Callable[[BatchEvent], None] | None = None,
     ):
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be an integer >= 1, not {concurrency!r}")
+        if rpm is not None and rate is not None:
+            raise ValueError("pass rpm or rate, not both: AdaptiveRate(maximum_rpm=...) is rpm")
         if rpm is not None:
             AdaptiveRate(rpm)  # validates
         self.client = client
         self.out_dir = pathlib.Path(out_dir)
         self.concurrency = concurrency
         self.rpm = rpm
+        self.rate = rate
         self.on_event = on_event
         self.summary: BatchSummary | None = None
         """The summary of the last run that finished (`run` or a fully consumed
@@ -193,7 +202,7 @@ class _Run:
         self.runner = runner
         self.jobs = jobs
         self.total = len(jobs) if isinstance(jobs, Sized) else None
-        self.rate = AdaptiveRate(runner.rpm)
+        self.rate = runner.rate if runner.rate is not None else AdaptiveRate(runner.rpm)
         self.in_flight = 0
         self.tally = _Tally()
         self.stopped: str | None = None
