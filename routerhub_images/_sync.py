@@ -73,8 +73,8 @@ class _Call(Generic[_T]):
     """One blocking call: its coroutine runs on the client's loop while the caller waits.
 
     What ``asyncio.run_coroutine_threadsafe`` and its ``concurrent.futures.Future`` do,
-    at about half their cost per call (``bench/bench_sync_overhead.py``), which is what
-    the facade adds to a small request: the caller waits on a bare lock instead of a
+    for about a third less of the cost the facade adds to a small request (the thread
+    hand-off; see ``bench/RESULTS.md``): the caller waits on a bare lock instead of a
     ``Condition``, and the answer is handed over from inside the task the moment the
     coroutine returns, not by a done-callback one loop turn later.
     """
