@@ -21,6 +21,7 @@ import ipaddress
 import math
 import ssl
 import sys
+import urllib.request
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Literal, cast
@@ -72,8 +73,10 @@ TransportChoice = TransportName | httpx.AsyncBaseTransport
 - ``"httpx"`` (the default): httpx's own connection pool (httpcore).
 - ``"aiohttp"``: aiohttp through the ``httpx-aiohttp`` transport, one
   ``aiohttp.ClientSession`` per event loop; needs ``routerhub-images[aiohttp]``.
-  Less CPU per request. aiohttp itself has no write timeout: the library adds one
-  (`_TimedBody`); it has no limit on idle connections, only on open ones.
+  Less CPU per request. aiohttp itself has no write timeout and ignores proxy
+  variables by default: the library adds the timeout (`_TimedBody`) and passes the
+  environment's proxy (`_env_proxy`). It has no limit on idle connections, only on
+  open ones.
 - an ``httpx.AsyncBaseTransport``: used for the pools we create (e.g.
   ``httpx.ASGITransport`` to talk to an in-process emulator).
 """
@@ -280,7 +283,33 @@ TransportFactory = Callable[[httpx.Limits], httpx.AsyncBaseTransport | None]
 """Builds the transport of one new pool from the pool limits (None: httpx's own)."""
 
 
-def _aiohttp_factory() -> TransportFactory:
+def _env_proxy(base_url: str) -> httpx.Proxy | None:
+    """The proxy the environment sets for ``base_url``, as httpx's own pool reads it.
+
+    ``HTTPS_PROXY`` / ``HTTP_PROXY`` by scheme, else ``ALL_PROXY``; none for a host that
+    ``NO_PROXY`` exempts. Read when a pool is built, as httpx does. (aiohttp's own
+    ``trust_env`` would look the proxy up, and ``~/.netrc``, on a thread per request.)
+
+    Raises:
+        ConfigurationError: a proxy aiohttp cannot use (``socks5://``).
+    """
+    url = httpx.URL(base_url)
+    proxies = urllib.request.getproxies_environment()
+    address = proxies.get(url.scheme) or proxies.get("all")
+    if not address or urllib.request.proxy_bypass(url.host):
+        return None
+    if "://" not in address:
+        address = "http://" + address  # "proxy:3128" means an HTTP proxy, as for httpx
+    proxy = httpx.Proxy(address)
+    if proxy.url.scheme not in ("http", "https"):
+        raise ConfigurationError(
+            f"transport='aiohttp' takes http:// and https:// proxies, not {proxy.url.scheme}://"
+            " (from the environment); use transport='httpx' with httpx[socks]"
+        )
+    return proxy
+
+
+def _aiohttp_factory(base_url: str) -> TransportFactory:
     try:
         from httpx_aiohttp import AiohttpTransport  # noqa: PLC0415 - an optional extra
     except ImportError as exc:
@@ -311,16 +340,16 @@ def _aiohttp_factory() -> TransportFactory:
         # Pool limits map to aiohttp's TCPConnector: max_connections -> limit,
         # keepalive_expiry -> keepalive_timeout (aiohttp has no cap on idle connections).
         # Its ClientSession is created on the first request, so on the pool's own loop.
-        return WholeBodyTransport(limits=limits)
+        return WholeBodyTransport(limits=limits, proxy=_env_proxy(base_url))
 
     return factory
 
 
-def _transport_factory(choice: TransportChoice | None) -> TransportFactory:
+def _transport_factory(choice: TransportChoice | None, base_url: str) -> TransportFactory:
     if choice is None or (isinstance(choice, str) and choice == "httpx"):
         return lambda _: None  # httpx builds its own pool
     if isinstance(choice, str) and choice == "aiohttp":
-        return _aiohttp_factory()
+        return _aiohttp_factory(base_url)
     if isinstance(choice, httpx.AsyncBaseTransport):
         return lambda _: choice
     raise InvalidInputError(
@@ -355,7 +384,7 @@ class Transport:
             max_keepalive_connections=consts.MAX_KEEPALIVE_CONNECTIONS,
             keepalive_expiry=consts.KEEPALIVE_EXPIRY,
         )
-        self._make_transport = _transport_factory(transport)
+        self._make_transport = _transport_factory(transport, base_url)
         self._pools: weakref.WeakKeyDictionary[Any, httpx.AsyncClient] = weakref.WeakKeyDictionary()
         self._guards: weakref.WeakKeyDictionary[Any, AsyncGenerator[None, None]] = (
             weakref.WeakKeyDictionary()

@@ -25,7 +25,7 @@ from routerhub_images import (
 )
 from routerhub_images._constants import KEEPALIVE_EXPIRY, MAX_CONNECTIONS
 from routerhub_images._sync import ImageClient
-from routerhub_images._transport import Transport
+from routerhub_images._transport import Transport, _env_proxy
 from routerhub_images.emulator import EmulatorServer, Fault
 from routerhub_images.emulator._png import synthesize_png
 
@@ -304,6 +304,111 @@ async def test_respx_httpx_mocker_sees_the_aiohttp_transport() -> None:
             response = await client.generate_content(MODEL, "a fox")
     assert response.text == "stubbed"
     assert route.call_count == 1
+
+
+# --- proxies from the environment ---------------------------------------------------
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+TEXT_ANSWER = b'{"candidates":[{"content":{"role":"model","parts":[{"text":"answered"}]}}]}'
+
+
+@pytest.fixture
+def clean_proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    return monkeypatch
+
+
+async def _answering_server(request_lines: list[bytes]) -> tuple[asyncio.Server, str]:
+    """A server that notes each request line and answers it itself (proxy or origin)."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request_lines.append((await reader.readuntil(b"\r\n"))[:-2])
+        await _read_request(reader)
+        writer.write(_answer(TEXT_ANSWER))
+        await writer.drain()
+        writer.close()
+
+    return await _raw_server(answer)
+
+
+@pytest.mark.parametrize("choice", ["httpx", "aiohttp"])
+async def test_requests_go_through_the_environment_proxy(
+    choice: str, clean_proxy_env: pytest.MonkeyPatch
+) -> None:
+    """HTTP_PROXY carries the request on either transport (aiohttp alone would ignore it)."""
+    seen: list[bytes] = []
+    proxy, proxy_url = await _answering_server(seen)
+    clean_proxy_env.setenv("HTTP_PROXY", proxy_url)
+    origin = "http://10.255.255.1:9"  # unroutable: only the proxy can answer
+    async with (
+        proxy,
+        AsyncImageClient(
+            "rh_key",
+            base_url=origin,
+            allow_insecure_http=True,
+            transport=choice,  # type: ignore[arg-type]
+            timeout=Timeout(5.0, connect=1.0),
+            max_retries=0,
+        ) as client,
+    ):
+        response = await client.generate_content(MODEL, "a fox")
+    assert response.text == "answered"
+    assert seen == [f"POST {origin}/v1beta/models/{MODEL}:generateContent HTTP/1.1".encode()]
+
+
+@pytest.mark.parametrize("choice", ["httpx", "aiohttp"])
+async def test_no_proxy_exempts_the_host(choice: str, clean_proxy_env: pytest.MonkeyPatch) -> None:
+    via_proxy: list[bytes] = []
+    direct: list[bytes] = []
+    proxy, proxy_url = await _answering_server(via_proxy)
+    origin, origin_url = await _answering_server(direct)
+    clean_proxy_env.setenv("HTTP_PROXY", proxy_url)
+    clean_proxy_env.setenv("NO_PROXY", "127.0.0.1")
+    async with (
+        proxy,
+        origin,
+        AsyncImageClient(
+            "rh_key",
+            base_url=origin_url,
+            transport=choice,  # type: ignore[arg-type]
+        ) as client,
+    ):
+        response = await client.generate_content(MODEL, "a fox")
+    assert response.text == "answered"
+    assert (len(direct), via_proxy) == (1, [])
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"HTTPS_PROXY": "proxy.corp:3128"}, "http://proxy.corp:3128"),
+        ({"HTTPS_PROXY": "https://user:pw@proxy.corp"}, "https://proxy.corp"),
+        ({"ALL_PROXY": "http://fallback:8080"}, "http://fallback:8080"),
+        ({"HTTP_PROXY": "http://plain-only:8080"}, None),  # not for an https:// API
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": ".routerhub.ai"}, None),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "*"}, None),
+    ],
+)
+def test_environment_proxy_resolution(
+    variables: dict[str, str], expected: str | None, clean_proxy_env: pytest.MonkeyPatch
+) -> None:
+    for name, value in variables.items():
+        clean_proxy_env.setenv(name, value)
+    proxy = _env_proxy("https://api.routerhub.ai")
+    assert (None if proxy is None else str(proxy.url)) == expected
+
+
+async def test_a_socks_proxy_is_a_clear_error_over_aiohttp(
+    clean_proxy_env: pytest.MonkeyPatch,
+) -> None:
+    clean_proxy_env.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
+    async with AsyncImageClient(
+        "rh_key", base_url="http://10.255.255.1:9", allow_insecure_http=True, transport="aiohttp"
+    ) as client:
+        with pytest.raises(ConfigurationError, match="socks5"):
+            await client.generate_content(MODEL, "a fox")
 
 
 # --- pools, loops and closing ------------------------------------------------------
