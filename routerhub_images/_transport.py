@@ -174,24 +174,30 @@ def _map_aiohttp_error(exc: BaseException | None) -> APIConnectionError | None:
     return APIConnectionError(f"connection failed ({kind}): {exc}", request_sent=request_sent)
 
 
-def _certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
-    """The certificate verification failure behind ``exc``, if that is what it is."""
+def _certificate_failure(exc: BaseException) -> str | None:
+    """Why certificate verification failed behind ``exc``, if that is what failed."""
     seen: set[int] = set()
+    found: str | None = None
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         if isinstance(current, ssl.SSLCertVerificationError):
-            return current
+            # aiohttp's ClientConnectorCertificateError subclasses it but has no
+            # verify_message of its own: the ssl error it wraps, further down, does.
+            reason = getattr(current, "verify_message", None)
+            if reason:
+                return str(reason)
+            found = found or str(current)
         seen.add(id(current))
         current = current.__cause__ or current.__context__
-    return None
+    return found
 
 
 def _map_error(exc: httpx.RequestError) -> APIConnectionError | ResponseError:
     kind = type(exc).__name__
-    certificate = _certificate_error(exc)
+    certificate = _certificate_failure(exc)
     if certificate is not None:
         return TLSVerificationError(
-            f"the server's TLS certificate could not be verified: {certificate.verify_message}"
+            f"the server's TLS certificate could not be verified: {certificate}"
         )
     from_aiohttp = _map_aiohttp_error(exc.__cause__)
     if from_aiohttp is not None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 import anyio
 import httpx
@@ -21,6 +23,7 @@ from routerhub_images import (
     InvalidArgumentError,
     InvalidInputError,
     Timeout,
+    TLSVerificationError,
     instant_retries,
 )
 from routerhub_images._constants import KEEPALIVE_EXPIRY, MAX_CONNECTIONS
@@ -409,6 +412,62 @@ async def test_a_socks_proxy_is_a_clear_error_over_aiohttp(
     ) as client:
         with pytest.raises(ConfigurationError, match="socks5"):
             await client.generate_content(MODEL, "a fox")
+
+
+# --- TLS ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_authority() -> Any:
+    return pytest.importorskip("trustme").CA()
+
+
+async def _tls_server(authority: Any, connections: list[int]) -> tuple[asyncio.Server, str]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(1)
+        await _read_request(reader)
+        writer.write(_answer(TEXT_ANSWER))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=context)
+    return server, f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+@pytest.mark.parametrize("choice", ["httpx", "aiohttp"])
+async def test_an_untrusted_certificate_is_a_tls_error_tried_once(
+    choice: str, tls_authority: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real handshake against an unknown CA: TLSVerificationError, not retried."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    connections: list[int] = []
+    server, base_url = await _tls_server(tls_authority, connections)
+    async with server, AsyncImageClient("rh_key", base_url=base_url, transport=choice) as client:  # type: ignore[arg-type]
+        with pytest.raises(TLSVerificationError, match="could not be verified") as info:
+            await client.generate_content(MODEL, "a fox")
+    assert info.value.call is not None
+    assert info.value.call.attempts == 1
+    assert connections == []  # the handler never ran: the handshake failed
+
+
+@pytest.mark.parametrize("choice", ["httpx", "aiohttp"])
+async def test_ssl_cert_file_adds_a_trusted_authority(
+    choice: str, tls_authority: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """A corporate CA in SSL_CERT_FILE is trusted by either transport."""
+    bundle = tmp_path / "ca.pem"
+    tls_authority.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    connections: list[int] = []
+    server, base_url = await _tls_server(tls_authority, connections)
+    async with server, AsyncImageClient("rh_key", base_url=base_url, transport=choice) as client:  # type: ignore[arg-type]
+        response = await client.generate_content(MODEL, "a fox")
+    assert response.text == "answered"
+    assert connections == [1]
 
 
 # --- pools, loops and closing ------------------------------------------------------
