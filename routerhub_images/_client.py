@@ -365,7 +365,7 @@ class AsyncImageClient:
         max_retries: int | None,
     ) -> GenerateContentResponse:
         path = f"/{consts.API_VERSION}/models/{model}:generateContent"
-        body = _wire.dumps(request)
+        body = _wire.dumps_request(request)
         call_timeout = self._timeout if isinstance(timeout, NotGiven) else make_timeout(timeout)
         policy = _with_max_retries(self.retry, max_retries)
 

@@ -77,11 +77,18 @@ class WireModel:
 
 
 def _tuple(values: Iterable[Any] | None) -> tuple[Any, ...]:
-    return () if values is None else tuple(values)
+    return () if values is None else _as_tuple(values)
 
 
 def _optional_tuple(values: Iterable[Any] | None) -> tuple[Any, ...] | None:
-    return None if values is None else tuple(values)
+    return None if values is None else _as_tuple(values)
+
+
+def _as_tuple(values: Iterable[Any]) -> tuple[Any, ...]:
+    # A str is iterable too: response_modalities="IMAGE" would become five letters.
+    if isinstance(values, str | bytes):
+        raise InvalidInputError(f"expected a list, not the {type(values).__name__} {values!r}")
+    return tuple(values)
 
 
 @attrs.frozen(kw_only=True)
@@ -492,12 +499,25 @@ def normalize_contents(contents: ContentsInput) -> tuple[Content, ...]:
     return tuple(turns)
 
 
+_ROLES = frozenset(Role)
+
+
 def _check_turns(turns: Sequence[Content]) -> None:
     if not turns:
         raise InvalidInputError("contents is empty: pass a prompt")
     for turn in turns:
+        if turn.role is not None and turn.role not in _ROLES:
+            raise InvalidInputError(
+                f"a Content's role must be 'user' or 'model', not {turn.role!r}"
+            )
         if not turn.parts:
             raise InvalidInputError("a Content turn has no parts")
         for part in turn.parts:
-            if part.text is not None and not part.text.strip() and len(turn.parts) == 1:
+            if not isinstance(part, Part):
+                raise InvalidInputError(
+                    f"a Content's parts must be Part objects, not {type(part).__name__}"
+                    " (Part.from_text, Part.from_image)"
+                )
+            text = part.text
+            if isinstance(text, str) and not text.strip() and len(turn.parts) == 1:
                 raise InvalidInputError("the prompt is empty")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import logging
 import pathlib
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,6 +35,7 @@ from routerhub_images import (
     APIStatusError,
     APITimeoutError,
     AsyncImageClient,
+    Blob,
     Content,
     GenerationConfig,
     ImageConfig,
@@ -268,6 +271,69 @@ async def test_bad_input_is_a_typed_error_before_any_request(
         await call(client, tmp_path)
     assert isinstance(info.value, exc_type)
     assert route.call_count == 0
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"temperature": "hot"}, "generationConfig.temperature: expected a number, got str"),
+        ({"temperature": float("nan")}, "generationConfig.temperature: expected a finite number"),
+        ({"top_p": float("inf")}, "generationConfig.topP: expected a finite number"),
+        ({"top_k": 1.5}, "generationConfig.topK: expected int, got float"),
+        ({"candidate_count": True}, "generationConfig.candidateCount: expected int, got bool"),
+        ({"seed": 2**31}, "generationConfig.seed: expected a 32-bit integer"),
+        ({"seed": "7"}, "generationConfig.seed: expected int, got str"),
+        ({"response_logprobs": "yes"}, "generationConfig.responseLogprobs: expected bool"),
+        ({"response_modalities": ["IMAGE", 3]}, "generationConfig.responseModalities[1]"),
+    ],
+)
+async def test_a_value_the_server_cannot_read_is_rejected_by_name(
+    mock: respx.MockRouter, client: AsyncImageClient, config: dict[str, Any], message: str
+) -> None:
+    """Wrong types, NaN and out-of-range integers fail here, naming the field, not as a 400."""
+    route = mock.post().mock(return_value=ok())
+    with pytest.raises(InvalidInputError, match=re.escape(message)):
+        await client.generate_content(MODEL, "a fox", generation_config=GenerationConfig(**config))
+    assert route.call_count == 0
+
+
+@pytest.mark.parametrize(
+    ("contents", "message"),
+    [
+        ([Content(role="user", parts=[Part(text=5)])], "contents[0].parts[0].text: expected str"),  # type: ignore[arg-type]
+        ([Content(role="user", parts=["hi"])], "parts must be Part objects, not str"),  # type: ignore[list-item]
+        ([Content(role="robot", parts=[Part.from_text("hi")])], "'user' or 'model', not 'robot'"),
+        (
+            [Content(role="user", parts=[Part(inline_data=Blob(mime_type="image/png", data="x"))])],  # type: ignore[arg-type]
+            "cannot be encoded",
+        ),
+    ],
+)
+async def test_malformed_contents_are_rejected_before_sending(
+    mock: respx.MockRouter, client: AsyncImageClient, contents: Any, message: str
+) -> None:
+    route = mock.post().mock(return_value=ok())
+    with pytest.raises(InvalidInputError, match=re.escape(message)):
+        await client.generate_content(MODEL, contents)
+    assert route.call_count == 0
+
+
+def test_a_bare_string_for_a_list_field_is_refused() -> None:
+    """response_modalities="IMAGE" is not read as the five modalities I, M, A, G, E."""
+    with pytest.raises(InvalidInputError, match="expected a list, not the str 'IMAGE'"):
+        GenerationConfig(response_modalities="IMAGE")  # type: ignore[arg-type]
+    assert GenerationConfig(response_modalities=["IMAGE"]).response_modalities == ("IMAGE",)
+
+
+async def test_every_valid_number_still_goes_out(
+    mock: respx.MockRouter, client: AsyncImageClient
+) -> None:
+    """Ints for floats, negative seeds and the int32 bounds are sent as given."""
+    route = mock.post().mock(return_value=ok())
+    config = GenerationConfig(temperature=1, top_p=0.5, seed=-(2**31), max_output_tokens=2**31 - 1)
+    await client.generate_content(MODEL, "a fox", generation_config=config)
+    sent = json.loads(route.calls.last.request.content)["generationConfig"]
+    assert sent == {"temperature": 1, "topP": 0.5, "seed": -(2**31), "maxOutputTokens": 2**31 - 1}
 
 
 @pytest.mark.parametrize(

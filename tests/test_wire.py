@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -477,6 +478,34 @@ def test_int_as_string_is_accepted(value: object, expected: int) -> None:
     assert response.candidates[0].index == expected
     assert response.usage_metadata is not None
     assert response.usage_metadata.candidates_tokens_details[1].token_count == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("1.5", 1.5), ("-2e-3", -0.002), ("7", 7.0), ("Infinity", math.inf), ("-Infinity", -math.inf)],
+)
+def test_float_as_string_is_accepted(value: str, expected: float) -> None:
+    """proto3 JSON sends NaN and the infinities as words and allows numbers as strings."""
+    data = load_fixture("response_text_image.json")
+    _set(data, "$.candidates[0].avgLogprobs", value)
+    assert GenerateContentResponse.from_dict(data).candidates[0].avg_logprobs == expected
+
+
+def test_nan_as_a_word_is_accepted() -> None:
+    data = load_fixture("response_text_image.json")
+    _set(data, "$.candidates[0].avgLogprobs", "NaN")
+    value = GenerateContentResponse.from_dict(data).candidates[0].avg_logprobs
+    assert value is not None
+    assert math.isnan(value)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1.5 ", "0x10", "1,5", "", "--1"])
+def test_other_float_strings_are_rejected(value: str) -> None:
+    data = load_fixture("response_text_image.json")
+    _set(data, "$.candidates[0].avgLogprobs", value)
+    with pytest.raises(ResponseError) as info:
+        GenerateContentResponse.from_dict(data)
+    assert info.value.path == "$.candidates[0].avgLogprobs"
 
 
 def _set(data: Any, path: str, value: object) -> None:
