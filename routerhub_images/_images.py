@@ -298,6 +298,13 @@ class GeneratedImage:
         size = "" if dimensions is None else f" {dimensions[0]}x{dimensions[1]}"
         return f"<GeneratedImage {self.mime_type}{size} {len(self.data)} bytes>"
 
+    # IPython's display protocol: a notebook cell ending in an image shows the picture.
+    def _repr_png_(self) -> bytes | None:
+        return self.data if self.mime_type == "image/png" else None
+
+    def _repr_jpeg_(self) -> bytes | None:
+        return self.data if self.mime_type == "image/jpeg" else None
+
 
 def read_image_file(path: str | os.PathLike[str]) -> tuple[bytes, str]:
     """Read an image file and return its bytes and the MIME type sniffed from them.

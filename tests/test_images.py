@@ -356,6 +356,15 @@ def test_repr_without_dimensions() -> None:
     assert repr(GeneratedImage(b"abc")) == "<GeneratedImage application/octet-stream 3 bytes>"
 
 
+def test_notebooks_display_png_and_jpeg_inline() -> None:
+    """IPython's display protocol gets the bytes of the format the image really is."""
+    png = GeneratedImage(PNG_1, "image/jpeg")  # declared wrong: the bytes decide
+    jpeg = GeneratedImage(JPEG_1, "image/jpeg")
+    assert (png._repr_png_(), png._repr_jpeg_()) == (PNG_1, None)
+    assert (jpeg._repr_png_(), jpeg._repr_jpeg_()) == (None, JPEG_1)
+    assert GeneratedImage(HEIC_1)._repr_png_() is None
+
+
 def test_equality_by_data_and_declared_type() -> None:
     """Images are equal and hash alike when bytes and declared type match."""
     assert GeneratedImage(PNG_1, "image/png") == GeneratedImage(PNG_1, "image/png")
