@@ -5,9 +5,6 @@
 ...     response.images[0].save("otter.png")
 """
 
-from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
-from importlib.metadata import version as _version
-
 from ._client import AsyncImageClient, ImageInput
 from ._constants import DEFAULT_BASE_URL, DEFAULT_MODEL, NOT_GIVEN, NotGiven
 from ._enums import (
@@ -100,11 +97,7 @@ from ._types import (
     ThinkingConfig,
     UsageMetadata,
 )
-
-try:
-    __version__ = _version("routerhub-images")
-except _PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+from ._version import __version__
 
 _setup_logging()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import email.utils
 import logging
 import math
 import random as _random
@@ -200,6 +199,8 @@ def parse_retry_after(value: str, *, now: float) -> float | None:
     if _SECONDS.match(text):
         seconds = float(text)
         return max(0.0, seconds) if math.isfinite(seconds) else None
+    import email.utils  # noqa: PLC0415 - rare (most servers send seconds); ~15 ms to import
+
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):

@@ -16,12 +16,10 @@ the loop finalizes in ``shutdown_asyncgens``). An injected client is used as it 
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 import ipaddress
 import math
 import ssl
 import sys
-import urllib.request
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Literal, cast
@@ -42,6 +40,7 @@ from ._errors import (
     ResponseError,
     TLSVerificationError,
 )
+from ._version import __version__
 
 __all__ = [
     "HTTPAnswer",
@@ -299,6 +298,8 @@ def _env_proxy(base_url: str) -> httpx.Proxy | None:
     Raises:
         ConfigurationError: a proxy aiohttp cannot use (``socks5://``).
     """
+    import urllib.request  # noqa: PLC0415 - ~15 ms, needed only by aiohttp pools
+
     url = httpx.URL(base_url)
     proxies = urllib.request.getproxies_environment()
     address = proxies.get(url.scheme) or proxies.get("all")
@@ -516,14 +517,7 @@ async def _close_with_loop(pool: httpx.AsyncClient) -> AsyncGenerator[None, None
     return agen
 
 
-def _version() -> str:
-    try:
-        return importlib.metadata.version("routerhub-images")
-    except importlib.metadata.PackageNotFoundError:
-        return "0"
-
-
-_USER_AGENT = f"routerhub-images/{_version()}"
+_USER_AGENT = f"routerhub-images/{__version__}"
 
 
 def asgi_transport(app: Any) -> httpx.AsyncBaseTransport:
