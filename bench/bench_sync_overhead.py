@@ -11,7 +11,8 @@ the same CPU), so there are many short runs, and the overhead is also given per 
 
 A third line, ``handoff``, is the floor of any thread-based facade: the same async client on
 an event loop in a plain thread, driven with ``asyncio.run_coroutine_threadsafe``. The gap
-between it and ``sync`` is the anyio portal's own cost.
+between it and ``sync`` is the facade's own cost. A fourth, ``raw-httpx``, is the floor of
+the call itself: the same request with a bare ``httpx.AsyncClient`` and ``json.loads``.
 
     python bench/bench_sync_overhead.py [--calls 100] [--runs 30] [--images]
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import subprocess
 import sys
@@ -30,7 +32,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from routerhub_images import AsyncImageClient, GenerationConfig
+import httpx
+
+from routerhub_images import DEFAULT_MODEL, AsyncImageClient, GenerationConfig
 from routerhub_images._sync import ImageClient
 
 TEXT_ONLY = GenerationConfig(response_modalities=["TEXT"])
@@ -88,6 +92,24 @@ def handoff_run(
     return times, (time.process_time() - cpu) / calls
 
 
+async def raw_run(
+    client: httpx.AsyncClient, url: str, key: str, calls: int
+) -> tuple[list[float], float]:
+    """N sequential posts of the same request with bare httpx, each answer parsed."""
+    body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+    if CONFIG is not None:
+        body["generationConfig"] = {"responseModalities": ["TEXT"]}
+    times = []
+    cpu = time.process_time()
+    for _ in range(calls):
+        start = time.perf_counter()
+        response = await client.post(url, json=body, headers={"x-goog-api-key": key})
+        response.raise_for_status()
+        json.loads(response.content)
+        times.append(time.perf_counter() - start)
+    return times, (time.process_time() - cpu) / calls
+
+
 async def async_run(client: AsyncImageClient, calls: int) -> tuple[list[float], float]:
     """N sequential awaited calls: per-call wall times and CPU seconds per call."""
     times = []
@@ -99,6 +121,43 @@ async def async_run(client: AsyncImageClient, calls: int) -> tuple[list[float], 
     return times, (time.process_time() - cpu) / calls
 
 
+class Clients:
+    """The four ways of making the same call, each ready on its own loop."""
+
+    def __init__(self, base_url: str, key: str):
+        self.key = key
+        self.url = f"{base_url}/v1beta/models/{DEFAULT_MODEL}:generateContent"
+        self.loop = asyncio.new_event_loop()
+        self.async_client = self.loop.run_until_complete(_make_async(key, base_url))
+        self.raw_client = httpx.AsyncClient()
+        self.sync_client = ImageClient(key, base_url=base_url, max_retries=0)
+        self.thread_loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.thread_loop.run_forever, daemon=True)
+        self.thread.start()
+        self.thread_client = asyncio.run_coroutine_threadsafe(
+            _make_async(key, base_url), self.thread_loop
+        ).result()
+
+    def run(self, kind: str, calls: int) -> tuple[list[float], float]:
+        if kind == "async":
+            return self.loop.run_until_complete(async_run(self.async_client, calls))
+        if kind == "sync":
+            return sync_run(self.sync_client, calls)
+        if kind == "raw-httpx":
+            return self.loop.run_until_complete(raw_run(self.raw_client, self.url, self.key, calls))
+        return handoff_run(self.thread_client, self.thread_loop, calls)
+
+    def close(self) -> None:
+        self.sync_client.close()
+        self.loop.run_until_complete(self.async_client.aclose())
+        self.loop.run_until_complete(self.raw_client.aclose())
+        self.loop.close()
+        asyncio.run_coroutine_threadsafe(self.thread_client.aclose(), self.thread_loop).result()
+        self.thread_loop.call_soon_threadsafe(self.thread_loop.stop)
+        self.thread.join()
+        self.thread_loop.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=100, help="sequential calls per run")
@@ -108,47 +167,24 @@ def main() -> None:
     global CONFIG  # noqa: PLW0603 - one switch for the whole script
     CONFIG = None if args.images else TEXT_ONLY
 
-    kinds = ("async", "sync", "handoff")
+    kinds = ("async", "sync", "handoff", "raw-httpx")
     walls: dict[str, list[float]] = {k: [] for k in kinds}
     cpus: dict[str, list[float]] = {k: [] for k in kinds}
     round_ratios: list[float] = []  # per round: sync's median wall/call over async's
     with emulator_process() as (base_url, key):
-        loop = asyncio.new_event_loop()
-        async_client = loop.run_until_complete(_make_async(key, base_url))
-        sync_client = ImageClient(key, base_url=base_url, max_retries=0)
-        thread_loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=thread_loop.run_forever, daemon=True)
-        thread.start()
-        thread_client = asyncio.run_coroutine_threadsafe(
-            _make_async(key, base_url), thread_loop
-        ).result()
-
-        def run(kind: str, calls: int) -> tuple[list[float], float]:
-            if kind == "async":
-                return loop.run_until_complete(async_run(async_client, calls))
-            if kind == "sync":
-                return sync_run(sync_client, calls)
-            return handoff_run(thread_client, thread_loop, calls)
-
+        clients = Clients(base_url, key)
         for kind in kinds:
-            run(kind, WARMUP_CALLS)
+            clients.run(kind, WARMUP_CALLS)
         for index in range(args.runs):
             shift = index % len(kinds)
             medians = {}
             for kind in kinds[shift:] + kinds[:shift]:
-                times, cpu = run(kind, args.calls)
+                times, cpu = clients.run(kind, args.calls)
                 walls[kind] += times
                 cpus[kind].append(cpu)
                 medians[kind] = statistics.median(times)
             round_ratios.append(medians["sync"] / medians["async"])
-
-        sync_client.close()
-        loop.run_until_complete(async_client.aclose())
-        loop.close()
-        asyncio.run_coroutine_threadsafe(thread_client.aclose(), thread_loop).result()
-        thread_loop.call_soon_threadsafe(thread_loop.stop)
-        thread.join()
-        thread_loop.close()
+        clients.close()
 
     wall_us = {k: statistics.median(v) * 1e6 for k, v in walls.items()}
     cpu_us = {k: statistics.median(v) * 1e6 for k, v in cpus.items()}
