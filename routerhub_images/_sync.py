@@ -334,7 +334,8 @@ def _stop(live: _Live, timeout: float | None = None) -> None:
     """
     portal = live.portal
     deadline = None if timeout is None else time.monotonic() + timeout
-    _abort_all(live)
+    for call in list(live.in_flight):
+        call.abort()
     try:
         _wait(portal.start_task_soon(live.client.aclose), deadline)
     finally:
@@ -352,11 +353,6 @@ def _stop(live: _Live, timeout: float | None = None) -> None:
             for call in list(live.in_flight):
                 call.strand()
             live.stack.close()
-
-
-def _abort_all(live: _Live) -> None:
-    for call in list(live.in_flight):
-        call.abort()
 
 
 def _remaining(deadline: float | None) -> float | None:

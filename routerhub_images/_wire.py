@@ -139,13 +139,17 @@ def _strict(kind: type[Any], *, allow: tuple[type[Any], ...] = ()) -> Callable[[
     return structure
 
 
+_strict_int = _strict(int)
+_strict_float = _strict(float, allow=(int,))
+
+
 def _structure_int(value: Any, _: Any) -> int:
     # proto3 JSON allows integers as strings (int64 always travels that way).
     if isinstance(value, str) and _INT_STRING.fullmatch(value):
         return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    result: int = _strict(int)(value, int)
+    result: int = _strict_int(value, int)
     return result
 
 
@@ -156,24 +160,22 @@ def _structure_float(value: Any, _: Any) -> float:
             return _FLOAT_WORDS[value]
         if _NUMBER_STRING.fullmatch(value):
             return float(value)
-    result: float = _strict(float, allow=(int,))(value, float)
+    result: float = _strict_float(value, float)
     return result
 
 
-def _check_float(value: Any, _: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"expected a number, got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError(f"expected a finite number, got {value!r}")
-    return float(value)
-
-
 def _check_int(value: Any, _: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"expected int, got {type(value).__name__}")
-    if value not in _INT32:
-        raise ValueError(f"expected a 32-bit integer, got {value}")
-    return value
+    number: int = _strict_int(value, int)
+    if number not in _INT32:
+        raise ValueError(f"expected a 32-bit integer, got {number}")
+    return number
+
+
+def _check_float(value: Any, _: Any) -> float:
+    number: float = _strict_float(value, float)
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {number!r}")
+    return number
 
 
 def _check_base64(value: Any, _: Any) -> str:

@@ -276,7 +276,7 @@ async def test_bad_input_is_a_typed_error_before_any_request(
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"temperature": "hot"}, "generationConfig.temperature: expected a number, got str"),
+        ({"temperature": "hot"}, "generationConfig.temperature: expected float, got str"),
         ({"temperature": float("nan")}, "generationConfig.temperature: expected a finite number"),
         ({"top_p": float("inf")}, "generationConfig.topP: expected a finite number"),
         ({"top_k": 1.5}, "generationConfig.topK: expected int, got float"),
