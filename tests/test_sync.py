@@ -198,6 +198,38 @@ def test_many_threads_get_their_own_answers_in_process(app: EmulatorApp) -> None
     assert app.log.count == 640
 
 
+def test_closing_while_many_threads_call_fails_each_call_cleanly(app: EmulatorApp) -> None:
+    """close() racing 16 busy threads: each call answers or raises ClientClosedError; none hangs."""
+    app.config.latency = 0.002
+    client = make_client(app)
+    outcomes: list[str] = []
+    started = threading.Barrier(17)
+
+    def hammer() -> None:
+        started.wait()
+        while True:
+            try:
+                text_call(client)
+            except ClientClosedError:
+                outcomes.append("closed")
+                return
+            except BaseException as exc:  # anything else is the failure this test looks for
+                outcomes.append(repr(exc))
+                return
+
+    threads = [threading.Thread(target=hammer) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    started.wait()
+    time.sleep(0.2)
+    client.close()
+    for thread in threads:
+        thread.join(10)
+    assert not any(thread.is_alive() for thread in threads)
+    assert outcomes == ["closed"] * 16
+    assert app.log.count > 16  # the threads did get calls through before the close
+
+
 # --- the hand-off to the loop -----------------------------------------------------------
 
 
