@@ -85,8 +85,9 @@ def _optional_tuple(values: Iterable[Any] | None) -> tuple[Any, ...] | None:
 
 
 def _as_tuple(values: Iterable[Any]) -> tuple[Any, ...]:
-    # A str is iterable too: response_modalities="IMAGE" would become five letters.
-    if isinstance(values, str | bytes):
+    # A str is iterable too: response_modalities="IMAGE" would become five letters (and
+    # a dict its keys).
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
         raise InvalidInputError(f"expected a list, not the {type(values).__name__} {values!r}")
     return tuple(values)
 

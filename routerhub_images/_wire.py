@@ -178,6 +178,24 @@ def _check_float(value: Any, _: Any) -> float:
     return number
 
 
+def _check_json(value: Any, _: Any = None) -> Any:
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return _check_float(value, float)
+    if isinstance(value, list | tuple):
+        for item in value:
+            _check_json(item)
+        return value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"expected str keys, got {type(key).__name__}")
+            _check_json(item)
+        return value
+    raise ValueError(f"expected a JSON value, got {type(value).__name__}")
+
+
 def _check_base64(value: Any, _: Any) -> str:
     # What unstructure made of a bytes field: our own base64, no need to decode it.
     if not isinstance(value, str):
@@ -252,23 +270,41 @@ def _make_structure_hook(
     return structure
 
 
+def _unstructure_override(field: attrs.Attribute[Any]) -> Any:
+    if not _is_wire_field(field):
+        return override(omit=True)
+    if field.type in (bytes, bytes | None):
+        # Only fields declared bytes become base64: bytes anywhere else (a free-form JSON
+        # field) stay bytes, which is not JSON, and a request is refused for them.
+        return override(rename=camel(field.name), unstruct_hook=encode_base64)
+    if field.type in (dict[str, Any], dict[str, Any] | None):
+        return override(rename=camel(field.name), unstruct_hook=_json_object)
+    return override(rename=camel(field.name))
+
+
+def _json_object(value: Any) -> Any:
+    """A free-form JSON object field, sent as it is (a request checks it is plain JSON)."""
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a dict, got {type(value).__name__}")
+    return value
+
+
 def _make_unstructure_hook(converter: cattrs.Converter, cls: type[Any]) -> Callable[[Any], Any]:
-    overrides = {
-        f.name: override(rename=camel(f.name)) if _is_wire_field(f) else override(omit=True)
-        for f in attrs.fields(cls)
-    }
+    attrs.resolve_types(cls)
+    overrides = {f.name: _unstructure_override(f) for f in attrs.fields(cls)}
     base = make_dict_unstructure_fn(
         cls,
         converter,
         _cattrs_omit_if_default=True,
-        **overrides,  # type: ignore[arg-type]
+        **overrides,
     )
-    if not _has_extra(cls):
-        return base
+    keep_extra = _has_extra(cls)
 
     def unstructure(instance: Any) -> dict[str, Any]:
+        if not isinstance(instance, cls):  # e.g. image_config=False
+            raise TypeError(f"expected {cls.__name__}, got {type(instance).__name__}")
         known = base(instance)
-        extra = getattr(instance, EXTRA_FIELD)
+        extra = getattr(instance, EXTRA_FIELD) if keep_extra else None
         return {**extra, **known} if extra else known
 
     return unstructure
@@ -282,8 +318,9 @@ def make_converter(*, strict: bool = False, request_rules: bool = False) -> catt
     and not strings, and bytes fields are taken as the base64 we wrote.
     """
     converter = cattrs.Converter(unstruct_collection_overrides={tuple: list})
-    converter.register_unstructure_hook(bytes, encode_base64)
     converter.register_structure_hook(bytes, _check_base64 if request_rules else _structure_bytes)
+    if request_rules:  # free-form fields (Any, dict[str, Any]) must hold plain JSON
+        converter.register_structure_hook_func(lambda t: t is Any, _check_json)
     converter.register_structure_hook(str, _structure_str)
     converter.register_structure_hook(int, _check_int if request_rules else _structure_int)
     converter.register_structure_hook(float, _check_float if request_rules else _structure_float)
@@ -340,7 +377,7 @@ def dumps_request(request: Any) -> bytes:
     """
     try:
         wire = unstructure(request)
-    except TypeError as exc:  # e.g. a str where bytes go: base64 needs a buffer
+    except TypeError as exc:  # a str where bytes go, a bool where a config goes, ...
         raise InvalidInputError(f"the request cannot be encoded: {exc}") from None
     try:
         _request_checker.structure(wire, type(request))

@@ -9,12 +9,13 @@ import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wire_samples import FIXTURES, REQUESTS, load_fixture, multi_turn_replay
 
-from routerhub_images import ResponseError, _wire
+from routerhub_images import InvalidInputError, ResponseError, _wire
 from routerhub_images._types import (
     Blob,
     Candidate,
@@ -589,3 +590,79 @@ def test_from_json_rejects_non_object() -> None:
     with pytest.raises(ResponseError) as info:
         GenerateContentResponse.from_json(b"[]")
     assert info.value.path == "$"
+
+
+# --- requests: sent as given, or refused by name -------------------------------------
+
+ANY_VALUE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),  # NaN and the infinities included
+    st.text(max_size=4),
+    st.binary(max_size=4),
+    st.lists(st.one_of(st.text(max_size=3), st.integers(), st.none()), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.one_of(st.integers(), st.binary(max_size=2))),
+)
+
+
+def _fields(cls: type[Any]) -> list[str]:
+    return [f.name for f in attrs.fields(cls) if f.name != "extra"]
+
+
+def _in_config(config: Any) -> GenerateContentRequest:
+    return GenerateContentRequest(contents=[Content.user("x")], generation_config=config)
+
+
+# Where a value put in each model's field lands: the request around it, the wire path.
+PLACES: dict[type[Any], tuple[Callable[[Any], GenerateContentRequest], tuple[str | int, ...]]] = {
+    GenerationConfig: (_in_config, ("generationConfig",)),
+    ImageConfig: (
+        lambda m: _in_config(GenerationConfig(image_config=m)),
+        ("generationConfig", "imageConfig"),
+    ),
+    ThinkingConfig: (
+        lambda m: _in_config(GenerationConfig(thinking_config=m)),
+        ("generationConfig", "thinkingConfig"),
+    ),
+    Part: (
+        lambda m: GenerateContentRequest(contents=[Content(role="user", parts=[m])]),
+        ("contents", 0, "parts", 0),
+    ),
+}
+REQUIRED: dict[type[Any], dict[str, Any]] = {Part: {"text": "x"}}
+MODEL_FIELDS = [(cls, name) for cls in PLACES for name in _fields(cls)]
+
+
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+@given(where=st.sampled_from(MODEL_FIELDS), value=ANY_VALUE)
+def test_any_field_value_is_sent_as_given_or_refused_by_name(
+    where: tuple[type[Any], str], value: Any
+) -> None:
+    """Whatever a caller puts in a request's field: InvalidInputError, or sent intact."""
+    cls, field = where
+    build, path = PLACES[cls]
+    fields = {**REQUIRED.get(cls, {}), field: value}
+    try:
+        request = build(cls(**fields))
+    except InvalidInputError:
+        return  # e.g. a bare str for a list field
+    try:
+        body = _wire.dumps_request(request)
+    except InvalidInputError as exc:
+        message = str(exc)
+    else:
+        message = None
+    if message is not None:
+        assert camel(field) in message or "cannot be encoded" in message
+        return
+    sent: Any = json.loads(body)
+    for step in path:
+        sent = sent[step]
+    if value is None:
+        assert camel(field) not in sent
+    elif isinstance(value, bytes):  # a bytes field: base64 on the wire
+        assert decode_base64(sent[camel(field)]) == value
+    else:
+        expected = list(value) if isinstance(value, list) else value
+        assert sent[camel(field)] == expected  # nothing silently changed (NaN -> null, ...)
