@@ -481,6 +481,10 @@ def _image_config(
 def _checked_safety(settings: Sequence[SafetySetting] | None) -> tuple[SafetySetting, ...] | None:
     if settings is None:
         return None
+    if not isinstance(settings, Sequence):
+        raise InvalidInputError(
+            f"safety_settings must be a list of SafetySetting, not {type(settings).__name__}"
+        )
     for setting in settings:
         if not isinstance(setting, SafetySetting):
             raise InvalidInputError(

@@ -310,8 +310,8 @@ def read_image_file(path: str | os.PathLike[str]) -> tuple[bytes, str]:
     """Read an image file and return its bytes and the MIME type sniffed from them.
 
     Raises:
-        ImageInputError: the file does not exist, is a directory, is empty, or is not a
-            PNG, JPEG, WEBP, GIF, HEIC or HEIF image.
+        ImageInputError: the file does not exist, is a directory, is empty, is not a
+            PNG, JPEG, WEBP, GIF, HEIC or HEIF image, or the path cannot be a file name.
         OSError: the file exists but cannot be read (permissions, ...).
     """
     source = pathlib.Path(path)
@@ -321,6 +321,8 @@ def read_image_file(path: str | os.PathLike[str]) -> tuple[bytes, str]:
         data = source.read_bytes()
     except FileNotFoundError:
         raise ImageInputError(f"image file {str(source)!r} does not exist") from None
+    except ValueError as exc:  # a path the OS cannot take (an embedded NUL)
+        raise ImageInputError(f"{str(source)!r} is not a usable file path: {exc}") from None
     if not data:
         raise ImageInputError(f"image file {str(source)!r} is empty")
     mime_type = sniff_mime_type(data)

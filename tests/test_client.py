@@ -30,6 +30,8 @@ from client_helpers import (
     sent_json,
     use_clock,
 )
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from routerhub_images import (
     APIStatusError,
@@ -677,3 +679,76 @@ async def test_deadline_bounds_an_attempt_still_running(mock: respx.MockRouter) 
             await client.generate_image("a cat")
     assert info.value.phase == "deadline"
     assert "0.05 s budget" in str(info.value)
+
+
+# --- any argument: refused before sending, or sent ---------------------------------
+
+ANY_ARGUMENT = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=6),
+    st.binary(max_size=4),
+    st.lists(st.one_of(st.text(max_size=3), st.integers()), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.sampled_from(["16:9", "1K", "2K", "user", "model"]),
+)
+CALLS: list[tuple[str, str]] = [
+    *(
+        ("generate_image", keyword)
+        for keyword in (
+            "prompt",
+            "model",
+            "aspect_ratio",
+            "image_size",
+            "seed",
+            "temperature",
+            "text_only",
+            "system_instruction",
+            "safety_settings",
+            "timeout",
+            "max_retries",
+        )
+    ),
+    *(
+        ("generate_content", keyword)
+        for keyword in (
+            "model",
+            "contents",
+            "generation_config",
+            "safety_settings",
+            "system_instruction",
+            "cached_content",
+        )
+    ),
+    *(("edit_image", keyword) for keyword in ("image", "prompt", "seed", "aspect_ratio")),
+]
+BASE_ARGUMENTS: dict[str, dict[str, Any]] = {
+    "generate_image": {"prompt": "a fox"},
+    "generate_content": {"model": MODEL, "contents": "a fox"},
+    "edit_image": {"image": PNG, "prompt": "make it blue"},
+}
+
+
+@settings(max_examples=400, deadline=None)
+@given(where=st.sampled_from(CALLS), value=ANY_ARGUMENT)
+@example(where=("edit_image", "image"), value="\x00")  # found: a bare ValueError from pathlib
+@example(where=("generate_image", "safety_settings"), value=False)  # found: a bare TypeError
+def test_any_argument_is_refused_before_sending_or_sent(where: tuple[str, str], value: Any) -> None:
+    """Any value for any argument of the three calls: InvalidInputError and no request, or
+    an answer; never another exception."""
+    method, keyword = where
+    arguments = {**BASE_ARGUMENTS[method], keyword: value}
+
+    async def call() -> int:
+        with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
+            route = router.post().mock(return_value=ok())
+            async with AsyncImageClient(KEY, base_url=BASE_URL, max_retries=0) as client:
+                try:
+                    await getattr(client, method)(**arguments)
+                except InvalidInputError:
+                    assert route.call_count == 0
+            return route.call_count
+
+    assert asyncio.run(call()) in (0, 1)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from wire_samples import FIXTURES, REQUESTS, load_fixture, multi_turn_replay
 
@@ -636,6 +636,12 @@ MODEL_FIELDS = [(cls, name) for cls in PLACES for name in _fields(cls)]
 
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
 @given(where=st.sampled_from(MODEL_FIELDS), value=ANY_VALUE)
+# Found by this test, each once a bare exception or a silent change:
+@example(where=(GenerationConfig, "image_config"), value=False)
+@example(where=(GenerationConfig, "response_schema"), value=False)
+@example(where=(GenerationConfig, "stop_sequences"), value={})
+@example(where=(GenerationConfig, "response_json_schema"), value=b"")
+@example(where=(GenerationConfig, "response_json_schema"), value={"x": math.nan})
 def test_any_field_value_is_sent_as_given_or_refused_by_name(
     where: tuple[type[Any], str], value: Any
 ) -> None:
