@@ -83,6 +83,9 @@ def _auth_headers(key: _Secret, auth: AuthStyle) -> dict[str, str]:
 
 
 def _resolve_key(api_key: str | None) -> _Secret:
+    if api_key is not None and not isinstance(api_key, str):
+        # Not the value: it may be the key itself, in the wrong type.
+        raise InvalidInputError(f"api_key must be a str, not {type(api_key).__name__}")
     key = api_key if api_key is not None else os.environ.get(consts.API_KEY_ENV)
     # Keys read from files or env often end in a newline: strip before checking.
     key = key.strip() if key else ""

@@ -137,6 +137,8 @@ def check_base_url(base_url: str, *, allow_insecure: bool) -> str:
         ConfigurationError: the URL is malformed, not http(s), or has a query or fragment
             (paths are appended to it).
     """
+    if not isinstance(base_url, str):
+        raise ConfigurationError(f"base_url must be a str, not {type(base_url).__name__}")
     try:
         url = httpx.URL(base_url)
     except httpx.InvalidURL as exc:

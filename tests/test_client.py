@@ -752,3 +752,33 @@ def test_any_argument_is_refused_before_sending_or_sent(where: tuple[str, str], 
             return route.call_count
 
     assert asyncio.run(call()) in (0, 1)
+
+
+CONSTRUCTOR_KEYWORDS = [
+    "api_key",
+    "base_url",
+    "auth",
+    "timeout",
+    "max_retries",
+    "retry",
+    "http_client",
+    "transport",
+    "default_model",
+    "allow_insecure_http",
+    "strict_options",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(keyword=st.sampled_from(CONSTRUCTOR_KEYWORDS), value=ANY_ARGUMENT)
+@example(keyword="base_url", value=True)  # found: httpx's TypeError
+@example(keyword="api_key", value=True)  # found: AttributeError ('bool' has no 'strip')
+def test_any_constructor_argument_is_a_library_error_or_a_client(keyword: str, value: Any) -> None:
+    """A bad setting is a RouterHubError at construction, never another exception."""
+    arguments: dict[str, Any] = {"api_key": KEY, keyword: value}
+    try:
+        client = AsyncImageClient(**arguments)
+    except RouterHubError:
+        return
+    if keyword != "api_key":
+        assert KEY not in repr(client)
