@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import pathlib
+from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from routerhub_images import InvalidInputError, batch
@@ -119,7 +120,7 @@ def test_ids_whose_files_would_collide_are_rejected(
         ('{"prompt": "x", "colour": "red"}', "unknown key"),
         ('{"id": "a"}', "'prompt'"),
         ('{"prompt": "  "}', "non-empty"),
-        ('{"prompt": "x", "seed": "7"}', "'seed' must be a int"),
+        ('{"prompt": "x", "seed": "7"}', "'seed' must be an integer"),
         ('{"prompt": "x", "id": "../etc"}', "file name"),
         ('{"prompt": "x", "images": [1]}', "'images'"),
         ("[1]", "object"),
@@ -182,3 +183,39 @@ def test_parse_shard() -> None:
     for text in ("4/4", "1/0", "1", "a/b", "-1/3"):
         with pytest.raises(InvalidInputError):
             parse_shard(text)
+
+
+JSON_VALUE = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+JOB_KEYS = ["prompt", "id", "model", "aspect_ratio", "image_size", "seed", "images", "other"]
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=st.lists(
+        st.one_of(
+            st.dictionaries(st.sampled_from(JOB_KEYS), JSON_VALUE, max_size=4),
+            JSON_VALUE,
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_any_jsonl_line_is_a_job_or_a_job_file_error(
+    lines: list[Any], tmp_path: pathlib.Path
+) -> None:
+    """Whatever JSON a job file holds: jobs, or a JobFileError; never another exception."""
+    path = tmp_path / "jobs.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    try:
+        jobs = load_jobs(path)
+    except JobFileError:
+        return
+    assert all(isinstance(job, BatchJob) for job in jobs)

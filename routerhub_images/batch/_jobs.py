@@ -310,9 +310,13 @@ def _jsonl_fields(line: str, base: pathlib.Path) -> dict[str, Any]:
     return fields
 
 
+_KIND_NAMES = {str: "a string", int: "an integer"}
+
+
 def _optional(raw: Mapping[str, Any], key: str, kind: type, value: Any) -> Any:
     if value is not None and not isinstance(value, kind):
-        raise JobFileError(f"{key!r} must be a {kind.__name__}, not {type(value).__name__}")
+        name = _KIND_NAMES.get(kind, kind.__name__)
+        raise JobFileError(f"{key!r} must be {name}, not {type(value).__name__}")
     return value
 
 
