@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import json
 import logging
@@ -25,6 +26,7 @@ from client_helpers import (
     FakeClock,
     error,
     ok,
+    ok_body,
     quota_failure,
     retry_info,
     sent_json,
@@ -782,3 +784,43 @@ def test_any_constructor_argument_is_a_library_error_or_a_client(keyword: str, v
         return
     if keyword != "api_key":
         assert KEY not in repr(client)
+
+
+JSON_ANY = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+ERROR_BODY = st.fixed_dictionaries(
+    {"error": st.dictionaries(st.sampled_from(["code", "message", "status", "details"]), JSON_ANY)}
+)
+ANSWER_BODY = st.one_of(
+    st.binary(max_size=64),
+    JSON_ANY.map(lambda value: json.dumps(value).encode()),
+    ERROR_BODY.map(lambda value: json.dumps(value).encode()),
+    st.just(json.dumps(ok_body()).encode()),
+)
+ANSWER_HEADERS = st.dictionaries(
+    st.sampled_from(["retry-after", "content-encoding", "content-type", "x-request-id"]),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=12),
+    max_size=3,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(status=st.integers(200, 599), body=ANSWER_BODY, headers=ANSWER_HEADERS)
+def test_any_answer_is_a_response_or_a_library_error(
+    status: int, body: bytes, headers: dict[str, str]
+) -> None:
+    """Whatever status, headers and body come back: a response or a RouterHubError."""
+
+    async def call() -> None:
+        with respx.mock(base_url=BASE_URL) as router:
+            router.post().mock(return_value=httpx.Response(status, content=body, headers=headers))
+            async with AsyncImageClient(KEY, base_url=BASE_URL, max_retries=1) as client:
+                with instant_retries(), contextlib.suppress(RouterHubError):
+                    await client.generate_content(MODEL, "a fox")
+
+    asyncio.run(call())
