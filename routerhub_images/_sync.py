@@ -73,10 +73,11 @@ class _Call(Generic[_T]):
     """One blocking call: its coroutine runs on the client's loop while the caller waits.
 
     What ``asyncio.run_coroutine_threadsafe`` and its ``concurrent.futures.Future`` do,
-    for about a third less of the cost the facade adds to a small request (the thread
-    hand-off; see ``bench/RESULTS.md``): the caller waits on a bare lock instead of a
-    ``Condition``, and the answer is handed over from inside the task the moment the
-    coroutine returns, not by a done-callback one loop turn later.
+    a little cheaper (94-96 us per hand-off instead of 111-123 us, alone; see
+    ``bench/RESULTS.md``): the caller waits on a bare lock instead of a ``Condition``,
+    and the answer is handed over from inside the task the moment the coroutine
+    returns, not by a done-callback one loop turn later. Unlike that Future, a call
+    is failed, not left waiting, when the loop stops before it ran (`strand`).
     """
 
     __slots__ = ("_coroutine", "_done", "_error", "_settled", "_task", "_value")
