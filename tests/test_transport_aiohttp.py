@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import socket
 import ssl
 import sys
@@ -22,6 +23,7 @@ from routerhub_images import (
     ConfigurationError,
     InvalidArgumentError,
     InvalidInputError,
+    RouterHubError,
     Timeout,
     TLSVerificationError,
     instant_retries,
@@ -307,6 +309,61 @@ async def test_respx_httpx_mocker_sees_the_aiohttp_transport() -> None:
             response = await client.generate_content(MODEL, "a fox")
     assert response.text == "stubbed"
     assert route.call_count == 1
+
+
+# --- the same outcome over both transports ------------------------------------------
+
+OK_BODY = b'{"candidates":[{"content":{"role":"model","parts":[{"text":"ok"}]}}]}'
+
+
+def _reply(status: int, body: bytes, extra: bytes = b"") -> bytes:
+    return b"HTTP/1.1 %d X\r\ncontent-length: %d\r\n%s\r\n%s" % (status, len(body), extra, body)
+
+
+MALFORMED_ANSWERS = {
+    "redirect": _reply(301, b"", b"location: http://127.0.0.1:1/x\r\n"),
+    "html-200": _reply(200, b"<html>hi</html>", b"content-type: text/html\r\n"),
+    "gzip": _reply(200, gzip.compress(OK_BODY), b"content-encoding: gzip\r\n"),
+    "bad-gzip": _reply(200, b"notgzip", b"content-encoding: gzip\r\n"),
+    "short-body": b'HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{"cand',
+    "bad-chunk": b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nZZZ\r\nabc\r\n",
+    "no-length": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n" + OK_BODY,
+    "huge-header": b"HTTP/1.1 200 OK\r\nx-big: " + b"a" * 200_000 + b"\r\n\r\n{}",
+    "http-1.0": b"HTTP/1.0 200 OK\r\n\r\n" + OK_BODY,
+    "status-999": _reply(999, b"{}"),
+    "nothing": b"",
+    "429-empty": _reply(429, b""),
+}
+
+
+async def _outcome(choice: str, answer: bytes) -> str:
+    async def reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    server, base_url = await _raw_server(reply)
+    async with (
+        server,
+        AsyncImageClient(
+            "rh_key",
+            base_url=base_url,
+            transport=choice,
+            max_retries=0,  # type: ignore[arg-type]
+        ) as client,
+    ):
+        try:
+            response = await client.generate_content(MODEL, "a fox")
+        except RouterHubError as exc:
+            return type(exc).__name__
+    return f"answer {response.text!r}"
+
+
+@pytest.mark.parametrize("answer", MALFORMED_ANSWERS.values(), ids=MALFORMED_ANSWERS.keys())
+async def test_both_transports_make_the_same_of_any_answer(answer: bytes) -> None:
+    """A broken or odd HTTP answer gives the same library outcome over httpx and aiohttp."""
+    assert await _outcome("aiohttp", answer) == await _outcome("httpx", answer)
 
 
 # --- proxies from the environment ---------------------------------------------------
