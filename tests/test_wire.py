@@ -291,7 +291,7 @@ def test_lone_surrogate_text_roundtrips() -> None:
 def test_lone_surrogate_is_escaped_in_request_bytes() -> None:
     """The bytes sent for a lone surrogate are valid UTF-8 with a JSON escape."""
     request = GenerateContentRequest(contents=[Content(parts=[Part(text="cut \ud83d")])])
-    body = _wire.dumps(request)
+    body = _wire.dumps_request(request)
     assert b"\\ud83d" in body
     assert GenerateContentRequest.from_json(body.decode("utf-8")) == request
 
