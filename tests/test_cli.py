@@ -242,6 +242,41 @@ def test_wrong_key_against_a_server_exits_4_without_the_key(
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+def test_transport_option_over_real_http(
+    workdir: pathlib.Path, routerhub_emulator: EmulatorServer, transport: str
+) -> None:
+    """--transport picks what carries the requests; either one saves the image."""
+    if transport == "aiohttp":
+        pytest.importorskip("httpx_aiohttp")
+    env = {"ROUTERHUB_API_KEY": routerhub_emulator.api_key}
+    args = ["--transport", transport, "--base-url", routerhub_emulator.base_url]
+    result = invoke(*args, "generate", "otter", "-o", "o.png", env=env)
+    assert result.exit_code == 0, result.output
+    assert assert_png(workdir / "o.png") == (1024, 1024)
+    assert "emulator" not in result.stderr
+
+
+def test_transport_aiohttp_without_the_extra_exits_3(
+    workdir: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--transport aiohttp reaches the client: without httpx-aiohttp it says what to install."""
+    monkeypatch.setitem(sys.modules, "httpx_aiohttp", None)
+    args = ["--transport", "aiohttp", "--base-url", "http://127.0.0.1:9", "generate", "otter"]
+    result = invoke(*args, "-o", "o.png", env={"ROUTERHUB_API_KEY": FAKE_KEY})
+    line = assert_one_error_line(result, ExitCode.INPUT)
+    assert "pip install 'routerhub-images[aiohttp]'" in line
+    assert not (workdir / "o.png").exists()
+
+
+def test_transport_must_be_known(workdir: pathlib.Path) -> None:
+    """An unknown --transport is a usage error naming the choices."""
+    result = invoke("--transport", "curl", "generate", "otter", "-o", "o.png")
+    assert result.exit_code == ExitCode.USAGE
+    assert "'httpx', 'aiohttp'" in result.stderr
+
+
+@pytest.mark.integration
 def test_key_is_redacted_from_messages_and_tracebacks(
     workdir: pathlib.Path, routerhub_emulator: EmulatorServer
 ) -> None:

@@ -12,6 +12,7 @@ import click
 
 from routerhub_images import _constants as consts
 from routerhub_images._client import AsyncImageClient
+from routerhub_images._transport import TransportName
 from routerhub_images.emulator import EmulatorApp, create_app, in_process_client
 
 from ._errors import to_cli_error
@@ -33,6 +34,8 @@ class CliState:
         api_key: The key from ``--api-key`` or ``$ROUTERHUB_API_KEY``; None when unset.
         base_url: ``--base-url``; None lets the client read ``$ROUTERHUB_BASE_URL``.
         force_emulator: ``--emulator``: use the in-process emulator even with a key.
+        transport: ``--transport``: what carries the requests to the service (the
+            in-process emulator needs none).
         debug: ``--debug``: tracebacks on errors and the library's debug log.
         emulator_app: The app the in-process emulator runs; tests inject one to script
             faults. Created on first use when None.
@@ -41,6 +44,7 @@ class CliState:
     api_key: str | None = None
     base_url: str | None = None
     force_emulator: bool = False
+    transport: TransportName = "httpx"
     debug: bool = False
     emulator_app: EmulatorApp | None = None
 
@@ -56,7 +60,9 @@ class CliState:
             ConfigurationError: the key or base URL cannot work (the caller reports it).
         """
         if not self.uses_emulator:
-            return AsyncImageClient(api_key=self.api_key, base_url=self.base_url)
+            return AsyncImageClient(
+                api_key=self.api_key, base_url=self.base_url, transport=self.transport
+            )
         click.echo(FORCED_NOTICE if self.force_emulator else NO_KEY_NOTICE, err=True)
         if self.emulator_app is None:
             self.emulator_app = create_app()

@@ -6,6 +6,7 @@ import click
 
 from routerhub_images import __version__
 from routerhub_images._constants import API_KEY_ENV
+from routerhub_images._transport import TransportName
 
 from ._batch import batch
 from ._context import CliState, enable_debug_logging
@@ -34,14 +35,25 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
     is_flag=True,
     help="Use the built-in emulator even when a key is set (no network, no credits).",
 )
+@click.option(
+    "--transport",
+    type=click.Choice(["httpx", "aiohttp"]),
+    default="httpx",
+    show_default=True,
+    help="What carries the requests: httpx's own pool, or aiohttp (less CPU per request; "
+    "needs routerhub-images[aiohttp]). The built-in emulator runs in process and ignores it.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks and the library's debug log.")
 @click.version_option(__version__, "-V", "--version", prog_name="routerhub-images")
 @click.pass_context
 def main(
     ctx: click.Context,
+    /,
+    *,
     api_key: str | None,
     base_url: str | None,
     force_emulator: bool,
+    transport: TransportName,
     debug: bool,
 ) -> None:
     r"""Generate and edit images with RouterHub's Gemini-format image API.
@@ -62,6 +74,7 @@ def main(
     state.api_key = api_key.strip() if api_key and api_key.strip() else None
     state.base_url = base_url
     state.force_emulator = force_emulator
+    state.transport = transport
     state.debug = debug
     if debug:
         ctx.call_on_close(enable_debug_logging())
