@@ -172,7 +172,23 @@ def _map_aiohttp_error(exc: BaseException | None) -> APIConnectionError | None:
     if isinstance(exc, aiohttp.ServerTimeoutError):
         return APITimeoutError(f"read timeout ({kind})", phase="read", request_sent=True)
     request_sent = not isinstance(exc, aiohttp.ClientConnectorError)
-    return APIConnectionError(f"connection failed ({kind}): {exc}", request_sent=request_sent)
+    # aiohttp words a malformed answer "400, message=..., url=...": a made-up status
+    # a reader would take for the server's. Its ``message`` (for a cut-short body, that
+    # of the parser error it wraps) says it all.
+    source = exc.__cause__ if isinstance(exc, aiohttp.ClientPayloadError) else exc
+    message = getattr(source, "message", None)
+    detail = _clipped(message if isinstance(message, str) and message else str(exc))
+    return APIConnectionError(f"connection failed ({kind}): {detail}", request_sent=request_sent)
+
+
+_DETAIL_CHARS = 200
+"""Longest transport detail kept in a message (a parser may quote 8 KiB of a header)."""
+
+
+def _clipped(text: str) -> str:
+    """``text`` on one line and at most `_DETAIL_CHARS` long."""
+    line = " ".join(text.split())
+    return line if len(line) <= _DETAIL_CHARS else line[: _DETAIL_CHARS - 1] + "…"
 
 
 def _certificate_failure(exc: BaseException) -> str | None:
@@ -216,7 +232,8 @@ def _map_error(exc: httpx.RequestError) -> APIConnectionError | ResponseError:
             f"{phase} timeout ({kind})", phase=phase, request_sent=phase not in ("connect", "pool")
         )
     request_sent = not isinstance(exc, httpx.ConnectError)
-    return APIConnectionError(f"connection failed ({kind}): {exc}", request_sent=request_sent)
+    detail = _clipped(str(exc))
+    return APIConnectionError(f"connection failed ({kind}): {detail}", request_sent=request_sent)
 
 
 class _WholeBody(httpx.AsyncByteStream):

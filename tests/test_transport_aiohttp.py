@@ -21,6 +21,7 @@ from routerhub_images import (
     AsyncImageClient,
     ClientClosedError,
     ConfigurationError,
+    GenerateContentResponse,
     InvalidArgumentError,
     InvalidInputError,
     RouterHubError,
@@ -336,7 +337,9 @@ MALFORMED_ANSWERS = {
 }
 
 
-async def _outcome(choice: str, answer: bytes) -> str:
+async def _answer_to(choice: str, answer: bytes) -> GenerateContentResponse | RouterHubError:
+    """What a client over ``choice`` makes of a server that sends ``answer`` verbatim."""
+
     async def reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request(reader)
         writer.write(answer)
@@ -354,16 +357,37 @@ async def _outcome(choice: str, answer: bytes) -> str:
         ) as client,
     ):
         try:
-            response = await client.generate_content(MODEL, "a fox")
+            return await client.generate_content(MODEL, "a fox")
         except RouterHubError as exc:
-            return type(exc).__name__
-    return f"answer {response.text!r}"
+            return exc
+
+
+async def _outcome(choice: str, answer: bytes) -> str:
+    result = await _answer_to(choice, answer)
+    if isinstance(result, RouterHubError):
+        return type(result).__name__
+    return f"answer {result.text!r}"
 
 
 @pytest.mark.parametrize("answer", MALFORMED_ANSWERS.values(), ids=MALFORMED_ANSWERS.keys())
 async def test_both_transports_make_the_same_of_any_answer(answer: bytes) -> None:
     """A broken or odd HTTP answer gives the same library outcome over httpx and aiohttp."""
     assert await _outcome("aiohttp", answer) == await _outcome("httpx", answer)
+
+
+@pytest.mark.parametrize("choice", ["httpx", "aiohttp"])
+@pytest.mark.parametrize("name", ["short-body", "bad-chunk", "huge-header", "nothing"])
+async def test_connection_failures_read_as_one_plain_line(choice: str, name: str) -> None:
+    """A broken answer's error is one short line; aiohttp's "400, message=..., url=..." frame
+    (a made-up status that reads as the server's) and its 8 KiB header quote are gone."""
+    result = await _answer_to(choice, MALFORMED_ANSWERS[name])
+    assert isinstance(result, APIConnectionError)
+    text = str(result)
+    assert text.startswith("connection failed (")
+    assert "\n" not in text
+    assert len(text) <= 250, text
+    assert "message=" not in text
+    assert "url=" not in text
 
 
 # --- proxies from the environment ---------------------------------------------------
