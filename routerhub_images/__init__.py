@@ -76,7 +76,7 @@ from ._retry import (
     set_instant_retries,
 )
 from ._sync import EventLoopBlockedWarning, ImageClient
-from ._transport import Timeout
+from ._transport import Limits, Timeout
 from ._types import (
     Blob,
     Candidate,
@@ -154,6 +154,7 @@ __all__ = [
     "InvalidImageConfigError",
     "InvalidInputError",
     "InvalidModelError",
+    "Limits",
     "MediaResolution",
     "MissingAPIKeyError",
     "MissingDependencyError",

@@ -32,7 +32,7 @@ from ._client import AsyncImageClient, AuthStyle, ImageInput
 from ._constants import NOT_GIVEN, NotGiven
 from ._errors import ClientClosedError
 from ._retry import RetryPolicy
-from ._transport import TimeoutTypes, TransportChoice
+from ._transport import Limits, TimeoutTypes, TransportChoice
 from ._types import (
     Content,
     ContentsInput,
@@ -440,6 +440,7 @@ class ImageClient:
             ``httpx.AsyncBaseTransport`` (e.g. ``httpx.ASGITransport`` to talk to an
             in-process emulator); as in `AsyncImageClient`. There is no
             ``http_client``: an ``httpx.AsyncClient`` belongs to the loop that made it.
+        limits: Connection pool limits (`Limits`), as in `AsyncImageClient`.
         default_model: Model used when a call names none.
         allow_insecure_http: Allow sending the key over ``http://`` to a host that is
             not loopback.
@@ -462,6 +463,7 @@ class ImageClient:
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
         transport: TransportChoice = "httpx",
+        limits: Limits | None = None,
         default_model: str = consts.DEFAULT_MODEL,
         allow_insecure_http: bool = False,
         strict_options: bool = True,
@@ -476,6 +478,7 @@ class ImageClient:
             max_retries=max_retries,
             retry=retry,
             transport=transport,
+            limits=limits,
             default_model=default_model,
             allow_insecure_http=allow_insecure_http,
             strict_options=strict_options,
@@ -490,6 +493,7 @@ class ImageClient:
             timeout=timeout,
             retry=self._settings.retry,
             transport=transport,
+            limits=limits,
             default_model=self._settings.default_model,
             allow_insecure_http=allow_insecure_http,
             strict_options=self._settings.strict_options,

@@ -44,16 +44,22 @@ from ._version import __version__
 
 __all__ = [
     "HTTPAnswer",
+    "Limits",
     "Timeout",
     "Transport",
     "TransportChoice",
     "asgi_transport",
     "check_base_url",
+    "make_limits",
     "make_timeout",
 ]
 
 Timeout = httpx.Timeout
 """Split timeouts: ``Timeout(read=300.0, connect=10.0, write=60.0, pool=60.0)``."""
+
+Limits = httpx.Limits
+"""Connection pool limits: ``Limits(max_connections=256, max_keepalive_connections=64,
+keepalive_expiry=30.0)`` by default (None: no limit, or no expiry)."""
 
 TimeoutTypes = float | None | httpx.Timeout
 
@@ -94,6 +100,46 @@ class HTTPAnswer:
     response: httpx.Response = attrs.field(repr=False, eq=False)
 
 
+def default_limits() -> httpx.Limits:
+    """The pool limits of a client that sets none (`_constants`)."""
+    return httpx.Limits(
+        max_connections=consts.MAX_CONNECTIONS,
+        max_keepalive_connections=consts.MAX_KEEPALIVE_CONNECTIONS,
+        keepalive_expiry=consts.KEEPALIVE_EXPIRY,
+    )
+
+
+def make_limits(limits: httpx.Limits | None) -> httpx.Limits:
+    """The caller's pool limits, checked; None gives `default_limits`.
+
+    Raises:
+        InvalidInputError: not a `Limits`, or one whose counts are not None or whole
+            numbers (at least 1 open connection, 0 idle ones allowed) or whose expiry
+            is not None or seconds >= 0. httpx takes anything and fails in the pool.
+    """
+    if limits is None:
+        return default_limits()
+    if not isinstance(limits, httpx.Limits):
+        raise InvalidInputError(f"limits must be a routerhub_images.Limits, not {limits!r}")
+    counts = (("max_connections", 1), ("max_keepalive_connections", 0))
+    for name, least in counts:
+        value = getattr(limits, name)
+        if value is not None and (not _is_int(value) or value < least):
+            raise InvalidInputError(f"limits.{name} must be None or an integer >= {least}")
+    expiry = limits.keepalive_expiry
+    if expiry is not None and (not _is_number(expiry) or not 0 <= expiry < math.inf):
+        raise InvalidInputError("limits.keepalive_expiry must be None or seconds >= 0")
+    return limits
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def make_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
     """The caller's timeout as an ``httpx.Timeout`` (a number applies to every phase).
 
@@ -105,7 +151,7 @@ def make_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
         return timeout
     if timeout is None:
         return httpx.Timeout(None)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0:
+    if not _is_number(timeout) or not timeout >= 0:
         raise InvalidInputError(f"timeout must be seconds >= 0, None or a Timeout: {timeout!r}")
     return httpx.Timeout(timeout)
 
@@ -336,8 +382,9 @@ def _env_proxy(base_url: str) -> httpx.Proxy | None:
 
 
 def _aiohttp_factory(base_url: str) -> TransportFactory:
-    try:
-        from httpx_aiohttp import AiohttpTransport  # noqa: PLC0415 - an optional extra
+    try:  # an optional extra
+        import aiohttp  # noqa: PLC0415
+        from httpx_aiohttp import AiohttpTransport  # noqa: PLC0415
     except ImportError as exc:
         raise MissingDependencyError(
             f"transport='aiohttp' needs aiohttp and httpx-aiohttp: pip install '{AIOHTTP_EXTRA}'"
@@ -362,10 +409,25 @@ def _aiohttp_factory(base_url: str) -> TransportFactory:
                 response.stream = _WholeBody(stream, answer.read)
             return response
 
+        def get_client(self) -> aiohttp.ClientSession:
+            """The session, its connector keeping to the pool limits as httpx reads them.
+
+            ``max_connections`` None is no limit (aiohttp's 0; its default is 100), and
+            ``max_keepalive_connections`` 0 keeps no idle connection (``force_close``).
+            Above 0, idle connections are not capped: aiohttp has no such setting.
+            """
+            limits = self.limits
+            keep_none = limits.max_keepalive_connections == 0
+            connector = aiohttp.TCPConnector(
+                limit=limits.max_connections or 0,
+                keepalive_timeout=None if keep_none else limits.keepalive_expiry,
+                force_close=keep_none,
+                ssl=self.ssl_context,
+            )
+            return aiohttp.ClientSession(connector=connector)
+
     def factory(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
-        # Pool limits map to aiohttp's TCPConnector: max_connections -> limit,
-        # keepalive_expiry -> keepalive_timeout (aiohttp has no cap on idle connections).
-        # Its ClientSession is created on the first request, so on the pool's own loop.
+        # The ClientSession is created on the first request, so on the pool's own loop.
         return WholeBodyTransport(limits=limits, proxy=_env_proxy(base_url))
 
     return factory
@@ -405,11 +467,7 @@ class Transport:
         self._auth_headers = dict(auth_headers)
         self._timeout = timeout
         self._injected = http_client
-        self._limits = limits or httpx.Limits(
-            max_connections=consts.MAX_CONNECTIONS,
-            max_keepalive_connections=consts.MAX_KEEPALIVE_CONNECTIONS,
-            keepalive_expiry=consts.KEEPALIVE_EXPIRY,
-        )
+        self._limits = limits or default_limits()
         self._make_transport = _transport_factory(transport, base_url)
         self._pools: weakref.WeakKeyDictionary[Any, httpx.AsyncClient] = weakref.WeakKeyDictionary()
         self._guards: weakref.WeakKeyDictionary[Any, AsyncGenerator[None, None]] = (

@@ -160,6 +160,24 @@ def test_bad_jobs_file_exits_3(workdir: pathlib.Path, content: str | None, messa
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(("concurrency", "pool"), [("8", None), ("256", None), ("300", 300)])
+def test_the_pool_holds_every_call_the_batch_runs_at_once(
+    workdir: pathlib.Path, concurrency: str, pool: int | None
+) -> None:
+    """Above the default pool of 256 connections, --concurrency sizes the client's pool."""
+    write_jobs(workdir / "jobs.txt", "an otter")
+    state = CliState()
+    result = invoke("batch", "jobs.txt", "-o", "out", "--concurrency", concurrency, state=state)
+    assert result.exit_code == 0, result.output
+    if pool is None:
+        assert state.limits is None
+    else:
+        assert state.limits is not None
+        assert state.limits.max_connections == state.limits.max_keepalive_connections == pool
+        client = CliState(api_key=FAKE_KEY, limits=state.limits).open_client()
+        assert client._transport._limits is state.limits
+
+
 @pytest.mark.integration
 def test_rejected_key_stops_the_batch_with_exit_4(
     workdir: pathlib.Path, routerhub_emulator: EmulatorServer

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import inspect
 import json
 import logging
 import pathlib
@@ -46,6 +47,7 @@ from routerhub_images import (
     InsufficientCreditError,
     InvalidInputError,
     InvalidModelError,
+    Limits,
     Part,
     ResourceExhaustedError,
     RetryPolicy,
@@ -756,23 +758,17 @@ def test_any_argument_is_refused_before_sending_or_sent(where: tuple[str, str], 
     assert asyncio.run(call()) in (0, 1)
 
 
-CONSTRUCTOR_KEYWORDS = [
-    "api_key",
-    "base_url",
-    "auth",
-    "timeout",
-    "max_retries",
-    "retry",
-    "http_client",
-    "transport",
-    "default_model",
-    "allow_insecure_http",
-    "strict_options",
-]
+CONSTRUCTOR_KEYWORDS = list(inspect.signature(AsyncImageClient).parameters)
+ANY_LIMITS = st.builds(
+    Limits,
+    max_connections=ANY_ARGUMENT,
+    max_keepalive_connections=ANY_ARGUMENT,
+    keepalive_expiry=ANY_ARGUMENT,
+)
 
 
 @settings(max_examples=400, deadline=None)
-@given(keyword=st.sampled_from(CONSTRUCTOR_KEYWORDS), value=ANY_ARGUMENT)
+@given(keyword=st.sampled_from(CONSTRUCTOR_KEYWORDS), value=ANY_ARGUMENT | ANY_LIMITS)
 @example(keyword="base_url", value=True)  # found: httpx's TypeError
 @example(keyword="api_key", value=True)  # found: AttributeError ('bool' has no 'strip')
 def test_any_constructor_argument_is_a_library_error_or_a_client(keyword: str, value: Any) -> None:

@@ -24,8 +24,10 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from routerhub_images import _constants as consts
 from routerhub_images._client import AsyncImageClient
 from routerhub_images._errors import InvalidInputError
+from routerhub_images._transport import Limits
 from routerhub_images.batch import (
     DEFAULT_CONCURRENCY,
     BatchEvent,
@@ -183,6 +185,12 @@ def batch(
         # Printed once into a log: no reason to cut it at rich's default 80 columns.
         console.width = max(console.width, NON_TERMINAL_WIDTH)
     display = BatchDisplay(console, total=len(jobs))
+    if concurrency > consts.MAX_CONNECTIONS:  # else calls would queue for a connection
+        state.limits = Limits(
+            max_connections=concurrency,
+            max_keepalive_connections=concurrency,
+            keepalive_expiry=consts.KEEPALIVE_EXPIRY,
+        )
 
     async def run(client: AsyncImageClient) -> BatchSummary:
         runner = BatchRunner(

@@ -12,7 +12,7 @@ import click
 
 from routerhub_images import _constants as consts
 from routerhub_images._client import AsyncImageClient
-from routerhub_images._transport import TransportName
+from routerhub_images._transport import Limits, TransportName
 from routerhub_images.emulator import EmulatorApp, create_app, in_process_client
 
 from ._errors import to_cli_error
@@ -36,6 +36,7 @@ class CliState:
         force_emulator: ``--emulator``: use the in-process emulator even with a key.
         transport: ``--transport``: what carries the requests to the service (the
             in-process emulator needs none).
+        limits: The client's pool limits; None for the library's defaults.
         debug: ``--debug``: tracebacks on errors and the library's debug log.
         emulator_app: The app the in-process emulator runs; tests inject one to script
             faults. Created on first use when None.
@@ -45,6 +46,7 @@ class CliState:
     base_url: str | None = None
     force_emulator: bool = False
     transport: TransportName = "httpx"
+    limits: Limits | None = None
     debug: bool = False
     emulator_app: EmulatorApp | None = None
 
@@ -61,7 +63,10 @@ class CliState:
         """
         if not self.uses_emulator:
             return AsyncImageClient(
-                api_key=self.api_key, base_url=self.base_url, transport=self.transport
+                api_key=self.api_key,
+                base_url=self.base_url,
+                transport=self.transport,
+                limits=self.limits,
             )
         click.echo(FORCED_NOTICE if self.force_emulator else NO_KEY_NOTICE, err=True)
         if self.emulator_app is None:
