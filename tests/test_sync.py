@@ -29,7 +29,8 @@ from routerhub_images import (
     RetryPolicy,
     RouterHubError,
 )
-from routerhub_images._sync import EventLoopBlockedWarning, ImageClient, _Call, _Inbox
+from routerhub_images._portal import Call, Inbox
+from routerhub_images._sync import EventLoopBlockedWarning, ImageClient
 from routerhub_images.emulator import (
     DEFAULT_API_KEY,
     EmulatorApp,
@@ -242,7 +243,7 @@ def test_a_call_aborted_before_it_starts_never_runs() -> None:
         return "answer"
 
     coroutine = work()
-    call = _Call(coroutine)
+    call = Call(coroutine)
     call.abort()
     loop = asyncio.new_event_loop()
     try:
@@ -264,7 +265,7 @@ def test_a_call_answers_once_whoever_settles_first() -> None:
 
     loop = asyncio.new_event_loop()
     try:
-        call = _Call(work())
+        call = Call(work())
         call.start(loop)
         call.abort()
         loop.run_until_complete(asyncio.sleep(0))
@@ -285,7 +286,7 @@ def test_a_call_returns_its_value_and_raises_its_error_unchanged() -> None:
 
     loop = asyncio.new_event_loop()
     try:
-        calls = [_Call(ok()), _Call(bad())]
+        calls = [Call(ok()), Call(bad())]
         for call in calls:
             call.start(loop)
         loop.run_until_complete(asyncio.sleep(0.01))
@@ -304,13 +305,13 @@ def test_inbox_of_a_closed_loop_refuses_calls_and_fails_queued_ones() -> None:
         return "answer"
 
     loop = asyncio.new_event_loop()
-    inbox = _Inbox(loop)
+    inbox = Inbox(loop)
     queued_coroutine = work()
-    queued = _Call(queued_coroutine)
+    queued = Call(queued_coroutine)
     inbox.submit(queued)  # its wake-up is scheduled on a loop that never runs it
     loop.close()
     late_coroutine = work()
-    late = _Call(late_coroutine)
+    late = Call(late_coroutine)
     with pytest.raises(ClientClosedError):
         inbox.submit(late)  # would ride on the lost wake-up: refused instead
     inbox.close()  # what closing the client does once its loop thread has ended
@@ -319,7 +320,7 @@ def test_inbox_of_a_closed_loop_refuses_calls_and_fails_queued_ones() -> None:
             call.wait()
         assert inspect.getcoroutinestate(coroutine) == inspect.CORO_CLOSED
     with pytest.raises(ClientClosedError):
-        inbox.submit(_Call(work()))
+        inbox.submit(Call(work()))
 
 
 def test_an_interrupted_submit_neither_runs_its_call_nor_wedges_the_inbox() -> None:
@@ -340,12 +341,12 @@ def test_an_interrupted_submit_neither_runs_its_call_nor_wedges_the_inbox() -> N
             return super().call_soon_threadsafe(*args, **kwargs)
 
     loop = InterruptedOnce()
-    inbox = _Inbox(loop)
-    interrupted = _Call(work("interrupted"))
+    inbox = Inbox(loop)
+    interrupted = Call(work("interrupted"))
     try:
         with pytest.raises(KeyboardInterrupt):
             inbox.submit(interrupted)
-        later = _Call(work("later"))
+        later = Call(work("later"))
         inbox.submit(later)
         loop.run_until_complete(asyncio.sleep(0.01))
     finally:
