@@ -30,6 +30,7 @@ from ._models import normalize_model_name, validate_image_options
 from ._retry import Clock, Cooldown, RetryPolicy, call_with_retries
 from ._transport import (
     AsyncHTTPClient,
+    AsyncHTTPTransport,
     HTTPAnswer,
     Limits,
     TimeoutTypes,
@@ -139,8 +140,8 @@ class AsyncImageClient:
         InsecureTransportError: ``http://`` to a remote host without opt-in.
         ConfigurationError: ``base_url`` is not a plain http(s) URL.
         InvalidInputError: a bad ``auth``, ``timeout``, ``max_retries``,
-            ``transport`` or ``limits``, or ``limits`` with an ``http_client``
-            (whose pool has its own).
+            ``transport`` or ``limits``, or ``limits`` with an ``http_client`` or a
+            transport object (whose pools have their own).
         MissingDependencyError: ``transport="aiohttp"`` but ``httpx-aiohttp`` is not
             installed.
     """
@@ -176,9 +177,11 @@ class AsyncImageClient:
             self._timeout = None if http_client is not None else _default_timeout()
         else:
             self._timeout = make_timeout(timeout)
-        if limits is not None and http_client is not None:
+        own_pool = http_client is not None or isinstance(transport, AsyncHTTPTransport)
+        if limits is not None and own_pool:
             raise InvalidInputError(
-                "limits apply to the pools the client creates: set them on the http_client"
+                "limits apply to the pools the client creates: an http_client or a "
+                "transport object has its own"
             )
         self._transport = Transport(
             base_url=self.base_url,
@@ -194,6 +197,14 @@ class AsyncImageClient:
             f"<AsyncImageClient base_url={self.base_url!r} auth={self.auth!r} "
             f"api_key=<redacted> default_model={self.default_model!r}>"
         )
+
+    @property
+    def limits(self) -> Limits | None:
+        """The limits of the pools the client creates (None: it creates none).
+
+        An ``http_client`` or a transport object passed in has a pool of its own.
+        """
+        return self._transport.limits
 
     @property
     def closed(self) -> bool:

@@ -198,6 +198,11 @@ class ImageClient:
         return self._settings.strict_options
 
     @property
+    def limits(self) -> Limits | None:
+        """The connection pool limits of the client's pool."""
+        return self._settings.limits
+
+    @property
     def closed(self) -> bool:
         """True after `close`; calls then raise `ClientClosedError`."""
         return self._runner.closed

@@ -469,11 +469,17 @@ class Transport:
         self._injected = http_client
         self._limits = limits or default_limits()
         self._make_transport = _transport_factory(transport, base_url)
+        self._own_pool = isinstance(transport, httpx.AsyncBaseTransport)
         self._pools: weakref.WeakKeyDictionary[Any, httpx.AsyncClient] = weakref.WeakKeyDictionary()
         self._guards: weakref.WeakKeyDictionary[Any, AsyncGenerator[None, None]] = (
             weakref.WeakKeyDictionary()
         )
         self._closed = False
+
+    @property
+    def limits(self) -> httpx.Limits | None:
+        """The limits of the pools built here; None with an injected client or transport."""
+        return None if self._injected is not None or self._own_pool else self._limits
 
     @property
     def closed(self) -> bool:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from routerhub_images import AsyncImageClient, PromptBlockedError
+from routerhub_images import AsyncImageClient, Limits, PromptBlockedError
 from routerhub_images._retry import instant_retries
 from routerhub_images.batch import (
     MANIFEST_NAME,
@@ -116,6 +116,30 @@ async def test_concurrency_bounds_calls_in_flight(
     runner = BatchRunner(client, tmp_path, concurrency=3, rpm=FAST, on_event=on_event)
     await runner.run(make_jobs(20))
     assert peak == 3
+
+
+@pytest.mark.parametrize(("pool", "concurrency", "warns"), [(4, 8, True), (8, 8, False)])
+def test_concurrency_above_the_pool_warns(
+    tmp_path: pathlib.Path, pool: int, concurrency: int, warns: bool
+) -> None:
+    """More workers than the client's connections: a warning that says how to fix it."""
+    client = AsyncImageClient("rh_key", limits=Limits(max_connections=pool))
+    assert client.limits is not None
+    assert client.limits.max_connections == pool
+    with contextlib.ExitStack() as stack:
+        if warns:
+            stack.enter_context(pytest.warns(UserWarning, match=r"max_connections=8\)"))
+        BatchRunner(client, tmp_path, concurrency=concurrency)
+
+
+async def test_a_client_with_its_own_http_client_is_not_second_guessed(
+    tmp_path: pathlib.Path,
+) -> None:
+    """An injected httpx client's pool is its own business: no limits, no warning."""
+    async with httpx.AsyncClient() as http_client:
+        client = AsyncImageClient("rh_key", http_client=http_client)
+        assert client.limits is None
+        BatchRunner(client, tmp_path, concurrency=1000)
 
 
 async def test_failures_are_recorded_without_cancelling_others(

@@ -192,8 +192,13 @@ def test_bad_limits_are_refused_before_any_call(
         cls("rh_key", limits=limits)  # type: ignore[arg-type]
 
 
-async def test_limits_with_an_injected_http_client_are_refused() -> None:
-    """An injected httpx client has its own pool: limits for it would be silently ignored."""
+async def test_limits_with_an_injected_http_client_or_transport_are_refused() -> None:
+    """An injected httpx client or transport has its own pool: limits would be ignored."""
+    limits = Limits(max_connections=4)
     async with httpx.AsyncClient() as http_client:
-        with pytest.raises(InvalidInputError, match="set them on the http_client"):
-            AsyncImageClient("rh_key", http_client=http_client, limits=Limits(max_connections=4))
+        with pytest.raises(InvalidInputError, match="has its own"):
+            AsyncImageClient("rh_key", http_client=http_client, limits=limits)
+    transport = httpx.MockTransport(lambda request: httpx.Response(200))
+    with pytest.raises(InvalidInputError, match="has its own"):
+        AsyncImageClient("rh_key", transport=transport, limits=limits)
+    assert AsyncImageClient("rh_key", transport=transport).limits is None

@@ -688,7 +688,15 @@ def test_public_surface_matches_the_async_client() -> None:
     expected = {RENAMED.get(name, name) for name in _public_names(async_client)}
     assert _public_names(sync_client) == expected
     attributes = {n for n in expected if not callable(getattr(sync_client, n))}
-    assert attributes == {"auth", "base_url", "closed", "default_model", "retry", "strict_options"}
+    assert attributes == {
+        "auth",
+        "base_url",
+        "closed",
+        "default_model",
+        "limits",
+        "retry",
+        "strict_options",
+    }
     assert all(isinstance(getattr(ImageClient, n), property) for n in attributes)
     sync_client.close()
 

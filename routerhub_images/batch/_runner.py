@@ -7,6 +7,7 @@ import functools
 import os
 import pathlib
 import time
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence, Sized
 from typing import TYPE_CHECKING
 
@@ -98,6 +99,9 @@ class BatchRunner:
     Raises:
         ValueError: ``concurrency`` below 1, ``rpm`` not positive, or both ``rpm`` and
             ``rate`` given.
+
+    Warns:
+        UserWarning: ``concurrency`` above the client's ``limits.max_connections``.
     """
 
     def __init__(
@@ -116,6 +120,14 @@ class BatchRunner:
             raise ValueError("pass rpm or rate, not both: AdaptiveRate(maximum_rpm=...) is rpm")
         if rpm is not None:
             AdaptiveRate(rpm)  # validates
+        pool = client.limits.max_connections if client.limits is not None else None
+        if pool is not None and concurrency > pool:
+            warnings.warn(
+                f"concurrency {concurrency} is above the client's {pool} connections: the "
+                f"other calls wait for one; create the client with "
+                f"limits=Limits(max_connections={concurrency})",
+                stacklevel=2,
+            )
         self.client = client
         self.out_dir = pathlib.Path(out_dir)
         self.concurrency = concurrency

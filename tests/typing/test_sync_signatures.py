@@ -16,6 +16,7 @@ from routerhub_images import (
     AsyncImageClient,
     GenerateContentResponse,
     GeneratedImage,
+    Limits,
     RetryPolicy,
 )
 from routerhub_images._sync import ImageClient
@@ -81,6 +82,7 @@ def pinned_signatures(client: ImageClient, image: GeneratedImage) -> None:
     assert_type(client.default_model, str)
     assert_type(client.retry, RetryPolicy)
     assert_type(client.strict_options, bool)
+    assert_type(client.limits, Limits | None)
     with ImageClient() as opened:
         assert_type(opened, ImageClient)
 
