@@ -20,6 +20,8 @@ as base85, and ``base64.b64decode`` silently drops URL-safe characters.
 
 Large images skip the JSON parser (see `loads`): ``json.loads`` would decode the whole
 body into a str and copy each base64 value into another str before the decoder sees it.
+They skip the JSON encoder too (see `dumps_request`): their base64 is joined into the
+body after it.
 """
 
 from __future__ import annotations
@@ -71,6 +73,11 @@ _BYTES_VALUE = re.compile(rb'"(?:data|thoughtSignature)"[ \t\n\r]*:[ \t\n\r]*"')
 # "!" is not base64, so a placeholder left over can never pass for an image.
 _PLACEHOLDER_PREFIX = "!rh-predecoded!"
 
+_SPLICE_MIN_BYTES = 12 * 1024
+"""Bytes values at least this long (16 KiB of base64) are joined into a request body
+after the JSON encoder rather than written by it (see `LargeBase64`)."""
+_SPLICE_PREFIX = "!rh-splice!"
+
 # Placeholder -> pre-decoded bytes for the parse in progress in this context; the bytes
 # hook pops each one it meets. A context variable, so threads and tasks never share one.
 _PREDECODED: contextvars.ContextVar[dict[str, bytes] | None] = contextvars.ContextVar(
@@ -91,6 +98,23 @@ def camel(name: str) -> str:
 def encode_base64(data: bytes) -> str:
     """Standard, padded base64 text of ``data``."""
     return pybase64.b64encode_as_string(data)  # no bytes -> str copy of a large image
+
+
+@attrs.frozen
+class LargeBase64:
+    """A large bytes field of a request, in the wire dict until the body is written.
+
+    orjson copies a string at ~0.65 ms per MB, checking every character for escapes;
+    base64 needs none. So the encoder writes a placeholder for it, and the base64 bytes
+    are joined into the body in its place (~0.05 ms per MB): a 10 MB image costs ~1 ms
+    instead of ~7.5 ms, with no str of its base64 ever built.
+    """
+
+    data: bytes = attrs.field(repr=lambda data: f"<{len(data)} bytes>")
+
+
+def _request_bytes(data: bytes) -> str | LargeBase64:
+    return LargeBase64(data) if len(data) >= _SPLICE_MIN_BYTES else encode_base64(data)
 
 
 def decode_base64(value: object) -> bytes:
@@ -196,9 +220,9 @@ def _check_json(value: Any, _: Any = None) -> Any:
     raise ValueError(f"expected a JSON value, got {type(value).__name__}")
 
 
-def _check_base64(value: Any, _: Any) -> str:
+def _check_base64(value: Any, _: Any) -> str | LargeBase64:
     # What unstructure made of a bytes field: our own base64, no need to decode it.
-    if not isinstance(value, str):
+    if not isinstance(value, str | LargeBase64):
         raise ValueError(f"expected bytes, got {type(value).__name__}")
     return value
 
@@ -270,13 +294,13 @@ def _make_structure_hook(
     return structure
 
 
-def _unstructure_override(field: attrs.Attribute[Any]) -> Any:
+def _unstructure_override(field: attrs.Attribute[Any], bytes_hook: Callable[[bytes], Any]) -> Any:
     if not _is_wire_field(field):
         return override(omit=True)
     if field.type in (bytes, bytes | None):
         # Only fields declared bytes become base64: bytes anywhere else (a free-form JSON
         # field) stay bytes, which is not JSON, and a request is refused for them.
-        return override(rename=camel(field.name), unstruct_hook=encode_base64)
+        return override(rename=camel(field.name), unstruct_hook=bytes_hook)
     if field.type in (dict[str, Any], dict[str, Any] | None):
         return override(rename=camel(field.name), unstruct_hook=_json_object)
     return override(rename=camel(field.name))
@@ -289,9 +313,11 @@ def _json_object(value: Any) -> Any:
     return value
 
 
-def _make_unstructure_hook(converter: cattrs.Converter, cls: type[Any]) -> Callable[[Any], Any]:
+def _make_unstructure_hook(
+    converter: cattrs.Converter, cls: type[Any], bytes_hook: Callable[[bytes], Any]
+) -> Callable[[Any], Any]:
     attrs.resolve_types(cls)
-    overrides = {f.name: _unstructure_override(f) for f in attrs.fields(cls)}
+    overrides = {f.name: _unstructure_override(f, bytes_hook) for f in attrs.fields(cls)}
     base = make_dict_unstructure_fn(
         cls,
         converter,
@@ -314,9 +340,11 @@ def make_converter(*, strict: bool = False, request_rules: bool = False) -> catt
     """Build the wire converter.
 
     ``strict=True`` rejects unknown keys (for fixture tests). ``request_rules=True``
-    reads back a request as the server will: numbers must be finite, integers 32-bit
-    and not strings, and bytes fields are taken as the base64 we wrote.
+    makes the converter of a request being sent: large bytes values unstructure to
+    `LargeBase64`, and reading the wire dict back checks it as the server will (numbers
+    finite, integers 32-bit and not strings; bytes fields taken as what we wrote).
     """
+    bytes_hook = _request_bytes if request_rules else encode_base64
     converter = cattrs.Converter(unstruct_collection_overrides={tuple: list})
     converter.register_structure_hook(bytes, _check_base64 if request_rules else _structure_bytes)
     if request_rules:  # free-form fields (Any, dict[str, Any]) must hold plain JSON
@@ -332,7 +360,7 @@ def make_converter(*, strict: bool = False, request_rules: bool = False) -> catt
         attrs.has, lambda cls: _make_structure_hook(converter, cls, strict=strict)
     )
     converter.register_unstructure_hook_factory(
-        attrs.has, lambda cls: _make_unstructure_hook(converter, cls)
+        attrs.has, lambda cls: _make_unstructure_hook(converter, cls, bytes_hook)
     )
     return converter
 
@@ -340,7 +368,7 @@ def make_converter(*, strict: bool = False, request_rules: bool = False) -> catt
 converter = make_converter()
 """The one converter of the library."""
 
-_request_checker = make_converter(request_rules=True)
+_request_converter = make_converter(request_rules=True)
 """The same converter with a request's rules, for `dumps_request`."""
 
 
@@ -362,30 +390,58 @@ def dumps_request(request: Any) -> bytes:
     config), so that a string temperature, a NaN, a bool count or a seed beyond 32 bits
     is an error naming its field before anything is sent, not a 400 after (orjson would
     even send a NaN as ``null``, silently the server's default). orjson then writes the
-    bytes directly: the stdlib encoder takes ~25 ms to copy the base64 text of a 10 MB
-    image into a str that then needs encoding, orjson ~7 ms in all.
+    bytes directly (the stdlib encoder takes ~25 ms to copy the base64 text of a 10 MB
+    image into a str that then needs encoding), and large images are joined in after it
+    (`LargeBase64`): ~1.5 ms in all for a 10 MB image, ~7.5 ms with orjson alone.
 
     Raises:
         InvalidInputError: the first field the server could not read, with its path.
     """
     try:
-        wire = unstructure(request)
+        wire = _request_converter.unstructure(request)
     except TypeError as exc:  # a str where bytes go, a bool where a config goes, ...
         raise InvalidInputError(f"the request cannot be encoded: {exc}") from None
     try:
-        _request_checker.structure(wire, type(request))
+        _request_converter.structure(wire, type(request))
     except Exception as exc:
         message, path = _first_problem(exc)
         where = "" if path is None else path.removeprefix("$.") + ": "
         raise InvalidInputError(f"{where}{message}") from None
+    return _dumps_spliced(wire)
+
+
+def _dumps_spliced(wire: dict[str, Any]) -> bytes:
+    """JSON of ``wire``, each `LargeBase64` written as a placeholder, then joined in."""
+    nonce = secrets.token_hex(16)  # a prompt cannot hold a placeholder it cannot know
+    large: list[bytes] = []
+
+    def placeholder(value: object) -> str:
+        if not isinstance(value, LargeBase64):  # the read-back let nothing else through
+            raise TypeError(f"{type(value).__name__} is not JSON")
+        large.append(value.data)
+        return f"{_SPLICE_PREFIX}{nonce}!{len(large) - 1}"
+
     try:
-        return orjson.dumps(wire)
+        body = orjson.dumps(wire, default=placeholder)
     except orjson.JSONEncodeError:
         # A lone surrogate (a valid JSON escape, e.g. a cut emoji) has no UTF-8 form, and
         # orjson refuses integers beyond 64 bits (in free-form fields): the stdlib encoder
         # takes both.
-        text = json.dumps(wire, separators=(",", ":"), ensure_ascii=True)
-        return text.encode()
+        large.clear()
+        text = json.dumps(wire, separators=(",", ":"), ensure_ascii=True, default=placeholder)
+        body = text.encode()
+    if not large:
+        return body
+    view = memoryview(body)
+    pieces: list[bytes | memoryview] = []
+    start = 0
+    for index, data in enumerate(large):
+        mark = f"{_SPLICE_PREFIX}{nonce}!{index}".encode()
+        at = body.index(mark + b'"', start)  # the quote: !1 is not the start of !10
+        pieces += (view[start:at], pybase64.b64encode(data))
+        start = at + len(mark)
+    pieces.append(view[start:])
+    return b"".join(pieces)
 
 
 def _describe(exc: BaseException, target: type[Any] | None) -> str:

@@ -296,6 +296,55 @@ def test_lone_surrogate_is_escaped_in_request_bytes() -> None:
     assert GenerateContentRequest.from_json(body.decode("utf-8")) == request
 
 
+# --- large images are joined into the request body after the JSON encoder -----------------
+
+SPLICE = _wire._SPLICE_MIN_BYTES
+
+
+def _image_request(sizes: list[int], text: str = "make them one") -> GenerateContentRequest:
+    parts = [
+        Part(inline_data=Blob(mime_type="image/png", data=bytes([n % 251]) * n)) for n in sizes
+    ]
+    return GenerateContentRequest(contents=[Content(parts=[*parts, Part(text=text)])])
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [[SPLICE - 1], [SPLICE], [SPLICE + 1, 5, 300_000], [SPLICE] * 12, []],
+    ids=["below", "at", "mixed", "twelve", "none"],
+)
+def test_the_spliced_body_is_the_encoders_body(sizes: list[int]) -> None:
+    """Large images joined in after the encoder: the same bytes the encoder writes whole."""
+    request = _image_request(sizes)
+    body = _wire.dumps_request(request)
+    assert body == json.dumps(_wire.unstructure(request), separators=(",", ":")).encode()
+    assert b"!rh-splice!" not in body
+    assert GenerateContentRequest.from_json(body.decode()) == request
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["cut \ud83d", 'quotes " and \\ and !rh-splice!0 and !rh-splice!0"', "\u2603" * 3],
+    ids=["lone-surrogate", "placeholder-lookalike", "non-ascii"],
+)
+def test_large_images_beside_any_text(text: str) -> None:
+    """A prompt that needs escaping, the stdlib fallback, or mimics a placeholder: intact."""
+    request = _image_request([SPLICE * 3, SPLICE + 7], text=text)
+    body = _wire.dumps_request(request)
+    assert GenerateContentRequest.from_json(body.decode("utf-8")) == request
+    first = request.contents[0].parts[0].inline_data
+    assert first is not None
+    assert body.count(encode_base64(first.data).encode()) == 1
+
+
+def test_no_placeholder_reaches_a_general_unstructure() -> None:
+    """Only a request being sent holds LargeBase64; to_dict gives plain base64 text."""
+    request = _image_request([SPLICE * 2])
+    sent = _wire.unstructure(request)["contents"][0]["parts"][0]["inlineData"]["data"]
+    assert isinstance(sent, str)
+    assert base64.b64decode(sent) == request.contents[0].parts[0].inline_data.data
+
+
 # --- forward compatibility --------------------------------------------------------------
 
 
