@@ -56,6 +56,7 @@ __all__ = [
     "UnavailableError",
     "UnknownAPIError",
     "api_error_from_http",
+    "one_line",
 ]
 
 
@@ -485,12 +486,18 @@ def error_class(code: int, status: str | None) -> type[APIStatusError]:
     return _BY_HTTP_CODE.get(code, UnknownAPIError)
 
 
+def one_line(text: str, limit: int = ERROR_EXCERPT_CHARS) -> str:
+    """``text`` with its whitespace runs as single spaces, cut after ``limit`` characters.
+
+    For text from outside (a body, a parser's message) that goes into an error message.
+    """
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit] + "..."
+
+
 def _excerpt(body: bytes) -> str:
     text = body[: ERROR_EXCERPT_CHARS * 4].decode("utf-8", "replace")
-    text = " ".join(text.split())
-    if len(text) > ERROR_EXCERPT_CHARS:
-        text = text[:ERROR_EXCERPT_CHARS] + "..."
-    return text or "(empty body)"
+    return one_line(text) or "(empty body)"
 
 
 def _error_object(body: bytes) -> Mapping[str, Any] | None:

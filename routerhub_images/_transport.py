@@ -39,6 +39,7 @@ from ._errors import (
     MissingDependencyError,
     ResponseError,
     TLSVerificationError,
+    one_line,
 )
 from ._version import __version__
 
@@ -223,18 +224,8 @@ def _map_aiohttp_error(exc: BaseException | None) -> APIConnectionError | None:
     # of the parser error it wraps) says it all.
     source = exc.__cause__ if isinstance(exc, aiohttp.ClientPayloadError) else exc
     message = getattr(source, "message", None)
-    detail = _clipped(message if isinstance(message, str) and message else str(exc))
+    detail = one_line(message if isinstance(message, str) and message else str(exc))
     return APIConnectionError(f"connection failed ({kind}): {detail}", request_sent=request_sent)
-
-
-_DETAIL_CHARS = 200
-"""Longest transport detail kept in a message (a parser may quote 8 KiB of a header)."""
-
-
-def _clipped(text: str) -> str:
-    """``text`` on one line and at most `_DETAIL_CHARS` long."""
-    line = " ".join(text.split())
-    return line if len(line) <= _DETAIL_CHARS else line[: _DETAIL_CHARS - 1] + "…"
 
 
 def _certificate_failure(exc: BaseException) -> str | None:
@@ -278,7 +269,7 @@ def _map_error(exc: httpx.RequestError) -> APIConnectionError | ResponseError:
             f"{phase} timeout ({kind})", phase=phase, request_sent=phase not in ("connect", "pool")
         )
     request_sent = not isinstance(exc, httpx.ConnectError)
-    detail = _clipped(str(exc))
+    detail = one_line(str(exc))
     return APIConnectionError(f"connection failed ({kind}): {detail}", request_sent=request_sent)
 
 
