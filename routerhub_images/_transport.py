@@ -418,6 +418,10 @@ def _aiohttp_factory(base_url: str) -> TransportFactory:
             return aiohttp.ClientSession(connector=connector)
 
     def factory(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+        if not isinstance(_loop_key(), asyncio.AbstractEventLoop):
+            raise ConfigurationError(
+                "transport='aiohttp' runs on asyncio only; under trio use transport='httpx'"
+            )
         # The ClientSession is created on the first request, so on the pool's own loop.
         return WholeBodyTransport(limits=limits, proxy=_env_proxy(base_url))
 
@@ -507,6 +511,8 @@ class Transport:
             APIConnectionError: no usable answer (``APITimeoutError`` for timeouts).
             ResponseError: the body could not be decoded (a bad ``content-encoding``).
             ClientClosedError: after `aclose`.
+            ConfigurationError: the aiohttp transport outside asyncio (under trio), or
+                with a proxy it cannot use.
         """
         pool = await self._pool()
         headers = {**self._auth_headers, "content-type": "application/json"}
