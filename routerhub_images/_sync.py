@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import sys
 import warnings
 import weakref
 from collections.abc import Callable, Coroutine, Sequence
@@ -67,6 +68,17 @@ def _finalize(runner: Runner) -> None:
 def _in_event_loop() -> bool:
     try:
         asyncio.get_running_loop()
+    except RuntimeError:
+        return _in_trio()
+    return True
+
+
+def _in_trio() -> bool:
+    trio = sys.modules.get("trio")  # never imported here: only a program using it has it
+    if trio is None:
+        return False
+    try:
+        trio.lowlevel.current_trio_token()
     except RuntimeError:
         return False
     return True

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import pathlib
+import warnings
 
 import pytest
 
-from routerhub_images import AsyncImageClient, ConfigurationError, instant_retries
+from routerhub_images import (
+    AsyncImageClient,
+    ConfigurationError,
+    EventLoopBlockedWarning,
+    ImageClient,
+    instant_retries,
+)
 from routerhub_images.batch import BatchJob, BatchRunner
 from routerhub_images.emulator import EmulatorServer, Fault
 
@@ -83,3 +90,21 @@ def test_the_aiohttp_transport_under_trio_says_so(routerhub_emulator: EmulatorSe
 
     trio.run(main)
     assert routerhub_emulator.app.log.count == 0
+
+
+def test_the_sync_client_inside_trio_works_and_warns_once(
+    routerhub_emulator: EmulatorServer,
+) -> None:
+    """ImageClient called on trio's thread blocks that loop: it answers, and warns once."""
+    texts: list[str | None] = []
+
+    async def main() -> None:
+        with ImageClient(routerhub_emulator.api_key, base_url=routerhub_emulator.base_url) as sync:
+            with pytest.warns(EventLoopBlockedWarning, match="AsyncImageClient"):
+                texts.append(sync.generate_image("a fox", text_only=True).text)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                texts.append(sync.generate_image("a fox", text_only=True).text)
+
+    trio.run(main)
+    assert texts == ["Emulated answer to: a fox"] * 2
