@@ -74,12 +74,12 @@ def _in_event_loop() -> bool:
 
 
 def _in_trio() -> bool:
-    trio = sys.modules.get("trio")  # never imported here: only a program using it has it
-    if trio is None:
-        return False
+    # Never imported here: only a program that uses trio has it loaded. It may be half
+    # loaded, by another thread (httpcore imports it if installed): then no attributes.
+    trio = sys.modules.get("trio")
     try:
-        trio.lowlevel.current_trio_token()
-    except RuntimeError:
+        trio.lowlevel.current_trio_token()  # type: ignore[union-attr]
+    except (AttributeError, RuntimeError):  # not (yet) trio, or no trio run here
         return False
     return True
 

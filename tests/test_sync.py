@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 import time
+import types
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -603,6 +605,16 @@ async def test_works_inside_a_running_event_loop_and_warns_once(app: EmulatorApp
     assert all(a.text for a in answers)
     assert [w.category for w in record] == [EventLoopBlockedWarning] * 2
     assert {w.filename for w in record} == {__file__}
+
+
+def test_a_half_imported_trio_is_no_event_loop(
+    client: ImageClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """trio being imported by another thread (httpcore imports it if installed) is no loop."""
+    monkeypatch.setitem(sys.modules, "trio", types.ModuleType("trio"))  # no attributes yet
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert text_call(client).text
 
 
 @pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs signal.pthread_kill")
