@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Literal, TypeVar
 
 import anyio
@@ -37,6 +37,7 @@ from ._transport import (
     Transport,
     TransportChoice,
     check_base_url,
+    check_headers,
     make_limits,
     make_timeout,
 )
@@ -129,6 +130,9 @@ class AsyncImageClient:
             above the calls you run at once, or calls queue for a connection (and
             time out after the ``pool`` timeout). The aiohttp transport keeps to all
             but ``max_keepalive_connections`` above 0 (aiohttp cannot cap idle ones).
+        default_headers: Extra headers sent with every request (attribution, tracing);
+            not the key's header, ``content-type`` or ``content-length``, which the
+            client sets.
         default_model: Model used when a call names none.
         allow_insecure_http: Allow sending the key over ``http://`` to a host that is
             not loopback.
@@ -140,8 +144,8 @@ class AsyncImageClient:
         InsecureTransportError: ``http://`` to a remote host without opt-in.
         ConfigurationError: ``base_url`` is not a plain http(s) URL.
         InvalidInputError: a bad ``auth``, ``timeout``, ``max_retries``,
-            ``transport`` or ``limits``, or ``limits`` with an ``http_client`` or a
-            transport object (whose pools have their own).
+            ``transport``, ``limits`` or ``default_headers``, or ``limits`` with an
+            ``http_client`` or a transport object (whose pools have their own).
         MissingDependencyError: ``transport="aiohttp"`` but ``httpx-aiohttp`` is not
             installed.
     """
@@ -158,6 +162,7 @@ class AsyncImageClient:
         http_client: AsyncHTTPClient | None = None,
         transport: TransportChoice = "httpx",
         limits: Limits | None = None,
+        default_headers: Mapping[str, str] | None = None,
         default_model: str = consts.DEFAULT_MODEL,
         allow_insecure_http: bool = False,
         strict_options: bool = True,
@@ -186,6 +191,7 @@ class AsyncImageClient:
         self._transport = Transport(
             base_url=self.base_url,
             auth_headers=_auth_headers(self._key, auth),
+            headers=check_headers(default_headers),
             timeout=self._timeout or _default_timeout(),
             http_client=http_client,
             transport=transport,

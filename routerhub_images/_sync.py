@@ -17,7 +17,7 @@ import functools
 import sys
 import warnings
 import weakref
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from . import _constants as consts
@@ -120,6 +120,7 @@ class ImageClient:
             in-process emulator); as in `AsyncImageClient`. There is no
             ``http_client``: an ``httpx.AsyncClient`` belongs to the loop that made it.
         limits: Connection pool limits (`Limits`), as in `AsyncImageClient`.
+        default_headers: Extra headers sent with every request, as in `AsyncImageClient`.
         default_model: Model used when a call names none.
         allow_insecure_http: Allow sending the key over ``http://`` to a host that is
             not loopback.
@@ -143,6 +144,7 @@ class ImageClient:
         retry: RetryPolicy | None = None,
         transport: TransportChoice = "httpx",
         limits: Limits | None = None,
+        default_headers: Mapping[str, str] | None = None,
         default_model: str = consts.DEFAULT_MODEL,
         allow_insecure_http: bool = False,
         strict_options: bool = True,
@@ -158,6 +160,7 @@ class ImageClient:
             retry=retry,
             transport=transport,
             limits=limits,
+            default_headers=default_headers,
             default_model=default_model,
             allow_insecure_http=allow_insecure_http,
             strict_options=strict_options,
@@ -173,6 +176,7 @@ class ImageClient:
             retry=self._settings.retry,
             transport=transport,
             limits=limits,
+            default_headers=default_headers,
             default_model=self._settings.default_model,
             allow_insecure_http=allow_insecure_http,
             strict_options=self._settings.strict_options,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import math
+import re
 import ssl
 import sys
 import weakref
@@ -51,6 +52,7 @@ __all__ = [
     "TransportChoice",
     "asgi_transport",
     "check_base_url",
+    "check_headers",
     "make_limits",
     "make_timeout",
 ]
@@ -139,6 +141,48 @@ def _is_int(value: object) -> bool:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
+_OWN_HEADERS = frozenset(
+    {
+        "authorization",
+        "x-goog-api-key",
+        "content-type",
+        "content-length",
+        "host",
+        "transfer-encoding",
+    }
+)
+"""Headers the client sets itself for every request, which ``default_headers`` cannot."""
+
+
+def check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """The caller's extra request headers, checked before anything is sent.
+
+    Raises:
+        InvalidInputError: not a mapping of str to str, a name that is not an HTTP token,
+            a value with a line break or a non-ASCII character (httpx would fail on it
+            inside the first request), or a header the client sets itself (the key, the
+            body's type and length).
+    """
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise InvalidInputError(f"default_headers must be a mapping, not {type(headers).__name__}")
+    checked: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise InvalidInputError(f"default_headers: {name!r} is not a valid header name")
+        if name.lower() in _OWN_HEADERS:
+            raise InvalidInputError(f"default_headers: the client sets {name!r} itself")
+        if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
+            raise InvalidInputError(
+                f"default_headers: the value of {name!r} must be a str of printable ASCII"
+            )
+        checked[name] = value
+    return checked
 
 
 def make_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
@@ -453,6 +497,7 @@ class Transport:
         *,
         base_url: str,
         auth_headers: Mapping[str, str],
+        headers: Mapping[str, str] | None = None,
         timeout: httpx.Timeout,
         http_client: httpx.AsyncClient | None = None,
         transport: TransportChoice | None = None,
@@ -460,6 +505,8 @@ class Transport:
     ):
         self._base_url = base_url
         self._auth_headers = dict(auth_headers)
+        self._headers = {**(headers or {}), **self._auth_headers}
+        self._headers["content-type"] = "application/json"
         self._timeout = timeout
         self._injected = http_client
         self._limits = limits or default_limits()
@@ -515,10 +562,13 @@ class Transport:
                 with a proxy it cannot use.
         """
         pool = await self._pool()
-        headers = {**self._auth_headers, "content-type": "application/json"}
         extensions = {} if timeout is None else {"timeout": timeout.as_dict()}
         request = pool.build_request(
-            "POST", self._base_url + path, content=body, headers=headers, extensions=extensions
+            "POST",
+            self._base_url + path,
+            content=body,
+            headers=self._headers,
+            extensions=extensions,
         )
         try:
             response = await pool.send(request)
