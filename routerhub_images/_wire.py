@@ -270,7 +270,7 @@ def _has_extra(cls: type[Any]) -> bool:
 
 
 def _make_structure_hook(
-    converter: cattrs.Converter, cls: type[Any], *, strict: bool
+    converter: cattrs.Converter, cls: type[Any], *, strict: bool, request_rules: bool
 ) -> Callable[[Any, Any], Any]:
     overrides = {
         f.name: override(rename=camel(f.name)) if _is_wire_field(f) else override(omit=True)
@@ -287,6 +287,12 @@ def _make_structure_hook(
         unknown = {k: v for k, v in value.items() if k not in known}
         if unknown and strict:
             raise UnknownFieldsError(f"unknown fields: {sorted(unknown)}")
+        if request_rules:  # fields this version does not model are sent as they are
+            for key, item in unknown.items():
+                try:
+                    _check_json(item)
+                except ValueError as exc:
+                    raise ValueError(f"{key}: {exc}") from None
         if unknown and keep_extra:
             instance = attrs.evolve(instance, **{EXTRA_FIELD: unknown})
         return instance
@@ -357,7 +363,10 @@ def make_converter(*, strict: bool = False, request_rules: bool = False) -> catt
         _is_homogeneous_tuple, lambda cls: _make_tuple_hook(converter, cls)
     )
     converter.register_structure_hook_factory(
-        attrs.has, lambda cls: _make_structure_hook(converter, cls, strict=strict)
+        attrs.has,
+        lambda cls: _make_structure_hook(
+            converter, cls, strict=strict, request_rules=request_rules
+        ),
     )
     converter.register_unstructure_hook_factory(
         attrs.has, lambda cls: _make_unstructure_hook(converter, cls, bytes_hook)
@@ -405,7 +414,7 @@ def dumps_request(request: Any) -> bytes:
         _request_converter.structure(wire, type(request))
     except Exception as exc:
         message, path = _first_problem(exc)
-        where = "" if path is None else path.removeprefix("$.") + ": "
+        where = "" if path in (None, "$") else path.removeprefix("$.") + ": "
         raise InvalidInputError(f"{where}{message}") from None
     return _dumps_spliced(wire)
 

@@ -296,6 +296,40 @@ def test_lone_surrogate_is_escaped_in_request_bytes() -> None:
     assert GenerateContentRequest.from_json(body.decode("utf-8")) == request
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (math.nan, "toolConfig: expected a finite number, got nan"),
+        ({"deep": [1, math.inf]}, "toolConfig: expected a finite number, got inf"),
+        (b"raw", "toolConfig: expected a JSON value, got bytes"),
+        ({1: "one"}, "toolConfig: expected str keys, got int"),
+    ],
+)
+@pytest.mark.parametrize("nested", [False, True], ids=["request", "part"])
+def test_fields_this_version_does_not_model_are_checked_too(
+    value: Any, message: str, nested: bool
+) -> None:
+    """A value in ``extra`` that JSON cannot carry is refused by name, not sent as null."""
+    part = Part(text="hi", extra={"toolConfig": value} if nested else {})
+    request = GenerateContentRequest(
+        contents=[Content(parts=[part])], extra={} if nested else {"toolConfig": value}
+    )
+    where = "contents[0].parts[0]: " if nested else ""
+    with pytest.raises(InvalidInputError) as info:
+        _wire.dumps_request(request)
+    assert str(info.value) == where + message
+
+
+def test_fields_this_version_does_not_model_are_sent_as_given() -> None:
+    """Plain JSON in ``extra`` reaches the wire unchanged, at the top and in a part."""
+    tools = [{"googleSearch": {}}, {"n": 2**70, "f": 0.5, "s": "x", "b": None}]
+    part = Part(text="hi", extra={"partMetadata": {"k": ["v", 1, True]}})
+    request = GenerateContentRequest(contents=[Content(parts=[part])], extra={"tools": tools})
+    sent = json.loads(_wire.dumps_request(request))
+    assert sent["tools"] == tools
+    assert sent["contents"][0]["parts"][0]["partMetadata"] == {"k": ["v", 1, True]}
+
+
 # --- large images are joined into the request body after the JSON encoder -----------------
 
 SPLICE = _wire._SPLICE_MIN_BYTES
