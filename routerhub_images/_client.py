@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Awaitable, Mapping, Sequence
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import anyio
 import attrs
@@ -236,6 +236,7 @@ class AsyncImageClient:
         safety_settings: Sequence[SafetySetting] | None = None,
         system_instruction: str | Content | None = None,
         cached_content: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> GenerateContentResponse:
@@ -251,6 +252,9 @@ class AsyncImageClient:
             safety_settings: Per-category blocking thresholds.
             system_instruction: A system prompt (str or `Content`).
             cached_content: Name of cached content to use as context.
+            extra_body: Top-level request fields this version does not model, sent as
+                given (plain JSON; camelCase keys), e.g. ``{"toolConfig": {...}}``.
+                Not the fields above, which have their own arguments.
             timeout: Per-call override of the client's timeout; None disables it.
             max_retries: Per-call override of the retry policy's ``max_retries``.
 
@@ -274,6 +278,7 @@ class AsyncImageClient:
             safety_settings=_checked_safety(safety_settings),
             system_instruction=_system_content(system_instruction),
             cached_content=cached_content,
+            extra=_extra_body(extra_body),
         )
         return await self._send(name, request, timeout=timeout, max_retries=max_retries)
 
@@ -525,6 +530,23 @@ def _checked_safety(settings: Sequence[SafetySetting] | None) -> tuple[SafetySet
                 f"safety_settings items must be SafetySetting, not {type(setting).__name__}"
             )
     return tuple(settings)
+
+
+_MODELED_FIELDS = _wire.wire_names(GenerateContentRequest)
+"""The request's own wire keys, which ``extra_body`` must not shadow."""
+
+
+def _extra_body(extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    if extra is None:
+        return {}
+    if not isinstance(extra, Mapping):
+        raise InvalidInputError(f"extra_body must be a mapping, not {type(extra).__name__}")
+    for key in extra:
+        if not isinstance(key, str):
+            raise InvalidInputError(f"extra_body keys must be str, not {type(key).__name__}")
+        if key in _MODELED_FIELDS:
+            raise InvalidInputError(f"extra_body: {key!r} has an argument of its own")
+    return dict(extra)
 
 
 def _system_content(instruction: str | Content | None) -> Content | None:

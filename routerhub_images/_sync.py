@@ -276,6 +276,7 @@ class ImageClient:
         safety_settings: Sequence[SafetySetting] | None = None,
         system_instruction: str | Content | None = None,
         cached_content: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> GenerateContentResponse:
@@ -288,6 +289,7 @@ class ImageClient:
             safety_settings=safety_settings,
             system_instruction=system_instruction,
             cached_content=cached_content,
+            extra_body=extra_body,
             timeout=timeout,
             max_retries=max_retries,
         )

@@ -261,6 +261,11 @@ def _make_tuple_hook(converter: cattrs.Converter, cls: Any) -> Callable[[Any, An
     return structure
 
 
+def wire_names(cls: type[Any]) -> frozenset[str]:
+    """The keys of an attrs model class on the wire (``extra`` holds any others)."""
+    return frozenset(camel(f.name) for f in attrs.fields(cls) if _is_wire_field(f))
+
+
 def _is_wire_field(field: attrs.Attribute[Any]) -> bool:
     return bool(field.metadata.get(WIRE_METADATA_KEY, True)) and field.name != EXTRA_FIELD
 
@@ -277,7 +282,7 @@ def _make_structure_hook(
         for f in attrs.fields(cls)
     }
     base = make_dict_structure_fn(cls, converter, **overrides)  # type: ignore[arg-type]
-    known = frozenset(camel(f.name) for f in attrs.fields(cls) if _is_wire_field(f))
+    known = wire_names(cls)
     keep_extra = _has_extra(cls)
 
     def structure(value: Any, target: Any) -> Any:

@@ -724,6 +724,7 @@ CALLS: list[tuple[str, str]] = [
             "safety_settings",
             "system_instruction",
             "cached_content",
+            "extra_body",
         )
     ),
     *(("edit_image", keyword) for keyword in ("image", "prompt", "seed", "aspect_ratio")),

@@ -1,13 +1,15 @@
-"""default_headers: extra request headers, checked up front, sent by every transport."""
+"""default_headers and extra_body: what a caller adds to requests, checked up front."""
 
 from __future__ import annotations
 
 import asyncio
+import math
+import re
 from typing import Any
 
 import pytest
 import respx
-from client_helpers import BASE_URL, KEY, MODEL, PATH, ok
+from client_helpers import BASE_URL, KEY, MODEL, PATH, ok, sent_json
 
 from routerhub_images import AsyncImageClient, ImageClient, InvalidInputError
 
@@ -108,3 +110,47 @@ async def test_both_transports_send_them_over_real_http(choice: str) -> None:
     assert b"\r\nx-title: otter studio\r\n" in head
     assert b"\r\nhttp-referer: https://otters.example\r\n" in head
     assert f"\r\nauthorization: bearer {KEY}\r\n".lower().encode() in head
+
+
+# --- extra_body: request fields this version does not model ------------------------------
+
+
+async def test_extra_body_fields_are_sent_as_given(mock: respx.MockRouter) -> None:
+    """Top-level fields the library does not model reach the wire beside the modeled ones."""
+    route = mock.post(PATH).mock(return_value=ok())
+    tool_config = {"functionCallingConfig": {"mode": "NONE"}}
+    async with AsyncImageClient(KEY, base_url=BASE_URL) as client:
+        await client.generate_content(MODEL, "a red fox", extra_body={"toolConfig": tool_config})
+    body = sent_json(route.calls.last.request)
+    assert body["toolConfig"] == tool_config
+    assert body["contents"] == [{"role": "user", "parts": [{"text": "a red fox"}]}]
+
+
+def test_the_sync_client_sends_extra_body_too(mock: respx.MockRouter) -> None:
+    """ImageClient.generate_content forwards extra_body unchanged."""
+    route = mock.post(PATH).mock(return_value=ok())
+    with ImageClient(KEY, base_url=BASE_URL) as client:
+        client.generate_content(MODEL, "a red fox", extra_body={"labels": {"team": "otters"}})
+    assert sent_json(route.calls.last.request)["labels"] == {"team": "otters"}
+
+
+@pytest.mark.parametrize(
+    ("extra_body", "message"),
+    [
+        ({"contents": []}, "'contents' has an argument of its own"),
+        ({"generationConfig": {}}, "'generationConfig' has an argument of its own"),
+        ({"toolConfig": math.nan}, "toolConfig: expected a finite number, got nan"),
+        ({"labels": {"k": b"v"}}, "labels: expected a JSON value, got bytes"),
+        ({1: "x"}, "keys must be str"),
+        ([("toolConfig", {})], "must be a mapping"),
+    ],
+)
+async def test_bad_extra_body_is_refused_before_sending(
+    mock: respx.MockRouter, extra_body: Any, message: str
+) -> None:
+    """A modeled field, or a value JSON cannot carry: InvalidInputError, nothing sent."""
+    route = mock.post(PATH).mock(return_value=ok())
+    async with AsyncImageClient(KEY, base_url=BASE_URL) as client:
+        with pytest.raises(InvalidInputError, match=re.escape(message)):
+            await client.generate_content(MODEL, "a red fox", extra_body=extra_body)
+    assert route.call_count == 0
