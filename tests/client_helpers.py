@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Iterable, Mapping
@@ -127,3 +128,17 @@ def use_clock(client: AsyncImageClient, clock: FakeClock) -> FakeClock:
 def sent_json(request: httpx.Request) -> Any:
     """The JSON body of a request the client sent."""
     return json.loads(request.content)
+
+
+async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """Read one HTTP/1.1 request off a raw test server's stream: its head and its body."""
+    head = await reader.readuntil(b"\r\n\r\n")  # IncompleteReadError once the client hangs up
+    length = next(
+        (
+            int(line.partition(b":")[2])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        ),
+        0,
+    )
+    return head, await reader.readexactly(length)

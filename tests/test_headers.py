@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import respx
-from client_helpers import BASE_URL, KEY, MODEL, PATH, ok, sent_json
+from client_helpers import BASE_URL, KEY, MODEL, PATH, ok, read_request, sent_json
 
 from routerhub_images import AsyncImageClient, ImageClient, InvalidInputError
 
@@ -81,14 +81,8 @@ async def test_both_transports_send_them_over_real_http(choice: str) -> None:
     body = b'{"candidates":[{"content":{"role":"model","parts":[{"text":"ok"}]}}]}'
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
+        head, _ = await read_request(reader)
         heads.append(head.lower())
-        length = next(
-            int(line.partition(b":")[2])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length:")
-        )
-        await reader.readexactly(length)
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
         await writer.drain()
         writer.close()

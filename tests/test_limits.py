@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import attrs
 import httpx
 import pytest
+from client_helpers import read_request
 
 from routerhub_images import (
     APITimeoutError,
@@ -42,13 +43,7 @@ class KeepAliveServer:
         self.connections += 1
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")  # IncompleteReadError at EOF
-                length = next(
-                    int(line.partition(b":")[2])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                )
-                await reader.readexactly(length)
+                await read_request(reader)  # IncompleteReadError once the client hangs up
                 self.in_flight += 1
                 self.peak = max(self.peak, self.in_flight)
                 await asyncio.sleep(self.latency)

@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from client_helpers import MODEL
+from client_helpers import MODEL, read_request
 
 from routerhub_images import (
     APIConnectionError,
@@ -69,14 +69,6 @@ async def _raw_server(handler: Handler) -> tuple[asyncio.Server, str]:
     server = await asyncio.start_server(handler, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     return server, f"http://127.0.0.1:{port}"
-
-
-async def _read_request(reader: asyncio.StreamReader) -> None:
-    head = await reader.readuntil(b"\r\n\r\n")
-    for line in head.split(b"\r\n"):
-        name, _, value = line.partition(b":")
-        if name.lower() == b"content-length":
-            await reader.readexactly(int(value))
 
 
 # --- success ----------------------------------------------------------------------
@@ -167,7 +159,7 @@ async def test_server_closing_before_answering_is_sent_not_a_timeout() -> None:
     async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal calls
         calls += 1
-        await _read_request(reader)
+        await read_request(reader)
         writer.close()
 
     server, base_url = await _raw_server(hang_up)
@@ -183,7 +175,7 @@ async def test_malformed_http_answer_is_a_connection_error() -> None:
     """An answer that is not HTTP, which aiohttp raises untranslated, is still ours."""
 
     async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _read_request(reader)
+        await read_request(reader)
         writer.write(b"NOT HTTP AT ALL\r\n\r\n")
         await writer.drain()
         writer.close()
@@ -232,14 +224,9 @@ def _post_transport(base_url: str, choice: str, timeout: Timeout) -> Transport:
 
 
 async def _read_body(reader: asyncio.StreamReader) -> bytes:
-    head = await reader.readuntil(b"\r\n\r\n")
+    head, body = await read_request(reader)
     assert b"transfer-encoding" not in head.lower()  # sent with its Content-Length
-    length = next(
-        int(line.partition(b":")[2])
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"content-length:")
-    )
-    return await reader.readexactly(length)
+    return body
 
 
 def _answer(payload: bytes) -> bytes:
@@ -341,7 +328,7 @@ async def _answer_to(choice: str, answer: bytes) -> GenerateContentResponse | Ro
     """What a client over ``choice`` makes of a server that sends ``answer`` verbatim."""
 
     async def reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _read_request(reader)
+        await read_request(reader)
         writer.write(answer)
         await writer.drain()
         writer.close()
@@ -409,7 +396,7 @@ async def _answering_server(request_lines: list[bytes]) -> tuple[asyncio.Server,
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request_lines.append((await reader.readuntil(b"\r\n"))[:-2])
-        await _read_request(reader)
+        await read_request(reader)
         writer.write(_answer(TEXT_ANSWER))
         await writer.drain()
         writer.close()
@@ -509,7 +496,7 @@ async def _tls_server(authority: Any, connections: list[int]) -> tuple[asyncio.S
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connections.append(1)
-        await _read_request(reader)
+        await read_request(reader)
         writer.write(_answer(TEXT_ANSWER))
         await writer.drain()
         writer.close()
