@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import attrs
 import httpx
 import pytest
-from client_helpers import read_request
+from client_helpers import MODEL, read_request
 
 from routerhub_images import (
     APITimeoutError,
@@ -24,7 +24,6 @@ from routerhub_images.emulator import EmulatorServer
 
 pytest.importorskip("httpx_aiohttp")
 
-MODEL = "google/gemini-2.5-flash-image"
 TEXT_ANSWER = b'{"candidates":[{"content":{"role":"model","parts":[{"text":"ok"}]}}]}'
 TRANSPORTS = ["httpx", "aiohttp"]
 
