@@ -294,6 +294,7 @@ class AsyncImageClient:
         text_only: bool = False,
         system_instruction: str | Content | None = None,
         safety_settings: Sequence[SafetySetting] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> GenerateContentResponse:
@@ -309,6 +310,8 @@ class AsyncImageClient:
             text_only: Ask for text only (``responseModalities: ["TEXT"]``).
             system_instruction: A system prompt.
             safety_settings: Per-category blocking thresholds.
+            extra_body: Request fields this version does not model, as in
+                `generate_content` (e.g. ``{"tools": [{"googleSearch": {}}]}``).
             timeout: Per-call timeout override.
             max_retries: Per-call retry override.
 
@@ -324,6 +327,7 @@ class AsyncImageClient:
             ),
             safety_settings=safety_settings,
             system_instruction=system_instruction,
+            extra_body=extra_body,
             timeout=timeout,
             max_retries=max_retries,
         )
@@ -340,6 +344,7 @@ class AsyncImageClient:
         temperature: float | None = None,
         system_instruction: str | Content | None = None,
         safety_settings: Sequence[SafetySetting] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> GenerateContentResponse:
@@ -355,6 +360,7 @@ class AsyncImageClient:
             temperature: As in `generate_image`.
             system_instruction: As in `generate_image`.
             safety_settings: As in `generate_image`.
+            extra_body: As in `generate_image`.
             timeout: As in `generate_image`.
             max_retries: As in `generate_image`.
 
@@ -370,6 +376,7 @@ class AsyncImageClient:
             generation_config=_image_config(aspect_ratio, image_size, seed, temperature),
             safety_settings=safety_settings,
             system_instruction=system_instruction,
+            extra_body=extra_body,
             timeout=timeout,
             max_retries=max_retries,
         )

@@ -307,6 +307,7 @@ class ImageClient:
         text_only: bool = False,
         system_instruction: str | Content | None = None,
         safety_settings: Sequence[SafetySetting] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> GenerateContentResponse:
@@ -322,6 +323,7 @@ class ImageClient:
             text_only=text_only,
             system_instruction=system_instruction,
             safety_settings=safety_settings,
+            extra_body=extra_body,
             timeout=timeout,
             max_retries=max_retries,
         )
@@ -339,6 +341,7 @@ class ImageClient:
         temperature: float | None = None,
         system_instruction: str | Content | None = None,
         safety_settings: Sequence[SafetySetting] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> GenerateContentResponse:
@@ -354,6 +357,7 @@ class ImageClient:
             temperature=temperature,
             system_instruction=system_instruction,
             safety_settings=safety_settings,
+            extra_body=extra_body,
             timeout=timeout,
             max_retries=max_retries,
         )

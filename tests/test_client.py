@@ -711,6 +711,7 @@ CALLS: list[tuple[str, str]] = [
             "text_only",
             "system_instruction",
             "safety_settings",
+            "extra_body",
             "timeout",
             "max_retries",
         )

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import respx
-from client_helpers import BASE_URL, KEY, MODEL, PATH, ok, read_request, sent_json
+from client_helpers import BASE_URL, KEY, MODEL, PATH, PNG, ok, read_request, sent_json
 
 from routerhub_images import AsyncImageClient, ImageClient, InvalidInputError
 
@@ -148,3 +148,16 @@ async def test_bad_extra_body_is_refused_before_sending(
         with pytest.raises(InvalidInputError, match=re.escape(message)):
             await client.generate_content(MODEL, "a red fox", extra_body=extra_body)
     assert route.call_count == 0
+
+
+async def test_generate_image_and_edit_image_take_extra_body(mock: respx.MockRouter) -> None:
+    """The image calls forward extra_body too, beside their own generation config."""
+    route = mock.post(PATH).mock(return_value=ok())
+    grounding = {"tools": [{"googleSearch": {}}]}
+    async with AsyncImageClient(KEY, base_url=BASE_URL) as client:
+        await client.generate_image("today's weather as a poster", extra_body=grounding)
+        await client.edit_image(PNG, "make it night", aspect_ratio="1:1", extra_body=grounding)
+    generated, edited = (sent_json(call.request) for call in route.calls)
+    assert generated["tools"] == edited["tools"] == [{"googleSearch": {}}]
+    assert generated["contents"][0]["parts"] == [{"text": "today's weather as a poster"}]
+    assert edited["generationConfig"] == {"imageConfig": {"aspectRatio": "1:1"}}
