@@ -371,6 +371,18 @@ def test_large_images_beside_any_text(text: str) -> None:
     assert body.count(encode_base64(first.data).encode()) == 1
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.sampled_from([0, 1, SPLICE - 1, SPLICE, SPLICE + 1, 40_000]), max_size=4),
+    text=st.text(max_size=20),
+)
+def test_any_images_and_text_survive_the_splice(sizes: list[int], text: str) -> None:
+    """Any mix of small and large images beside any text reads back as what was sent."""
+    request = _image_request(sizes, text=text or "x")
+    body = _wire.dumps_request(request)
+    assert json.loads(body) == _wire.unstructure(request)
+
+
 def test_no_placeholder_reaches_a_general_unstructure() -> None:
     """Only a request being sent holds LargeBase64; to_dict gives plain base64 text."""
     request = _image_request([SPLICE * 2])
