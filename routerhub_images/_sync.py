@@ -215,7 +215,7 @@ class ImageClient:
 
     @property
     def limits(self) -> Limits | None:
-        """The connection pool limits of the client's pool."""
+        """The limits of the pool the client creates; None with a transport object."""
         return self._settings.limits
 
     @property
