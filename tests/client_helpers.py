@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import httpx
+from hypothesis import settings
 
 from routerhub_images import AsyncImageClient
 from routerhub_images._retry import Cooldown
@@ -142,3 +143,8 @@ async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
         0,
     )
     return head, await reader.readexactly(length)
+
+
+def examples(full: int) -> int:
+    """A property test's example count: ``full`` under the ci profile, scaled by dev's."""
+    return max(5, full * settings.default.max_examples // 100)

@@ -7,6 +7,7 @@ import pathlib
 from typing import Any
 
 import pytest
+from client_helpers import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -196,7 +197,9 @@ JOB_KEYS = ["prompt", "id", "model", "aspect_ratio", "image_size", "seed", "imag
 
 
 @settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(300),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     lines=st.lists(

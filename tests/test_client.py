@@ -26,6 +26,7 @@ from client_helpers import (
     WALL,
     FakeClock,
     error,
+    examples,
     ok,
     ok_body,
     quota_failure,
@@ -737,7 +738,7 @@ BASE_ARGUMENTS: dict[str, dict[str, Any]] = {
 }
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(where=st.sampled_from(CALLS), value=ANY_ARGUMENT)
 @example(where=("edit_image", "image"), value="\x00")  # found: a bare ValueError from pathlib
 @example(where=("generate_image", "safety_settings"), value=False)  # found: a bare TypeError
@@ -769,7 +770,7 @@ ANY_LIMITS = st.builds(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(keyword=st.sampled_from(CONSTRUCTOR_KEYWORDS), value=ANY_ARGUMENT | ANY_LIMITS)
 @example(keyword="base_url", value=True)  # found: httpx's TypeError
 @example(keyword="api_key", value=True)  # found: AttributeError ('bool' has no 'strip')
@@ -807,7 +808,7 @@ ANSWER_HEADERS = st.dictionaries(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(status=st.integers(200, 599), body=ANSWER_BODY, headers=ANSWER_HEADERS)
 def test_any_answer_is_a_response_or_a_library_error(
     status: int, body: bytes, headers: dict[str, str]

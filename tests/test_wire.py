@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import attrs
 import pytest
+from client_helpers import examples
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from wire_samples import FIXTURES, REQUESTS, load_fixture, multi_turn_replay
@@ -258,21 +259,21 @@ def test_request_roundtrips(build: Callable[[], GenerateContentRequest]) -> None
 
 
 @pytest.mark.parametrize("strategy", [parts, contents, generation_configs], ids=repr)
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_model_roundtrips(strategy: st.SearchStrategy[WireModel], data: st.DataObject) -> None:
     """Random parts, turns and configs (extras included) survive a round trip."""
     _roundtrips(data.draw(strategy))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(requests)
 def test_request_roundtrips_property(request: GenerateContentRequest) -> None:
     """Random requests survive a round trip."""
     _roundtrips(request)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(responses)
 def test_response_roundtrips_property(response: GenerateContentResponse) -> None:
     """Random responses survive a round trip."""
@@ -371,7 +372,7 @@ def test_large_images_beside_any_text(text: str) -> None:
     assert body.count(encode_base64(first.data).encode()) == 1
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     sizes=st.lists(st.sampled_from([0, 1, SPLICE - 1, SPLICE, SPLICE + 1, 40_000]), max_size=4),
     text=st.text(max_size=20),
@@ -627,7 +628,7 @@ def _parse_or_response_error(cls: type[WireModel], value: object) -> None:
 
 
 @pytest.mark.parametrize("cls", [GenerateContentResponse, GenerateContentRequest])
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_parser_raises_only_response_error(cls: type[WireModel], data: st.DataObject) -> None:
     """Arbitrary JSON, random or shaped like the model, parses or raises ResponseError."""
@@ -645,7 +646,7 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), name=st.sampled_from(FIXTURES))
 def test_mutated_fixture_raises_only_response_error(data: st.DataObject, name: str) -> None:
     """A fixture with one value replaced or removed parses or raises ResponseError."""
@@ -729,7 +730,7 @@ REQUIRED: dict[type[Any], dict[str, Any]] = {Part: {"text": "x"}}
 MODEL_FIELDS = [(cls, name) for cls in PLACES for name in _fields(cls)]
 
 
-@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(600), suppress_health_check=[HealthCheck.too_slow])
 @given(where=st.sampled_from(MODEL_FIELDS), value=ANY_VALUE)
 # Found by this test, each once a bare exception or a silent change:
 @example(where=(GenerationConfig, "image_config"), value=False)

@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 import pytest
+from client_helpers import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -350,7 +351,7 @@ shaped = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(data=shaped, wrap=st.booleans(), indent=st.sampled_from([None, 1]))
 def test_fast_path_matches_the_ordinary_path(data: Any, wrap: bool, indent: int | None) -> None:
     """With every value "large", any JSON gives the ordinary result or the same error."""
