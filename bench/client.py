@@ -2,9 +2,14 @@
 
     python bench/client.py CLIENT CELL BASE_URL
 
-The figures cover only the timed requests (after a warm-up): requests/s from the wall
-clock, client CPU per request from ``getrusage(RUSAGE_SELF)`` (user + system, every
-thread of this process), and the process's peak RSS (``ru_maxrss``, warm-up included).
+The figures cover only the timed requests (after the same warm-up for every client:
+`WARMUP` sequential requests): requests/s from the wall clock, client CPU per request from
+``getrusage(RUSAGE_SELF)`` (user + system, every thread of this process) less the CPU spent
+checking the answers, and the process's peak RSS (``ru_maxrss``, warm-up included).
+
+Every answer is checked the same way whatever the client: the number of images, each
+image's decoded length, its PNG signature and the CRC of every chunk (see
+``bench/server.py``).
 """
 
 from __future__ import annotations
@@ -13,23 +18,29 @@ import asyncio
 import json
 import os
 import resource
+import struct
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 MIB = 1024 * 1024
 KEY = "rh_bench_key"
 
-# cell -> (model, requests in flight, timed requests, warm-up requests)
-CELLS: dict[str, tuple[str, int, int, int]] = {
-    "tiny@16": ("bench-tiny", 16, 600, 32),
-    "tiny@64": ("bench-tiny", 64, 640, 128),
-    "2mb@8": ("bench-2mb", 8, 96, 8),
-    "20mb@1": ("bench-20mb", 1, 15, 1),
-    "upload10mb@2": ("bench-upload", 2, 24, 2),
+# cell -> (model, requests in flight, timed requests)
+CELLS: dict[str, tuple[str, int, int]] = {
+    "tiny@16": ("bench-tiny", 16, 600),
+    "tiny@64": ("bench-tiny", 64, 640),
+    "2mb@8": ("bench-2mb", 8, 96),
+    "20mb@1": ("bench-20mb", 1, 15),
+    "upload10mb@2": ("bench-upload", 2, 24),
 }
+WARMUP = 2
+"""Sequential requests before the timed ones, the same for every client and cell."""
+IMAGE_SIZES = {"bench-2mb": 2 * MIB, "bench-20mb": 20 * MIB}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 UPLOAD = b"\x89PNG\r\n\x1a\n" + os.urandom(10 * MIB - 8)
 PROMPT = "a red fox in the snow"
@@ -37,10 +48,35 @@ PROMPT = "a red fox in the snow"
 Call = Callable[[], Awaitable[None]]
 
 
-def _check(n_images: int, model: str) -> None:
-    expected = 1 if model in ("bench-2mb", "bench-20mb") else 0
-    if n_images != expected:
-        raise SystemExit(f"{model}: expected {expected} image(s), got {n_images}")
+_checking_cpu: list[float] = []
+"""CPU seconds each `_check` took, in its own thread, taken out of the figures."""
+
+
+def _check(images: list[bytes], model: str) -> None:
+    started = time.thread_time()
+    size = IMAGE_SIZES.get(model)
+    expected = 0 if size is None else 1
+    if len(images) != expected:
+        raise SystemExit(f"{model}: expected {expected} image(s), got {len(images)}")
+    for image in images:
+        if len(image) != size:
+            raise SystemExit(f"{model}: an image of {len(image)} bytes, not {size}")
+        _check_png(image, model)
+    _checking_cpu.append(time.thread_time() - started)
+
+
+def _check_png(data: bytes, model: str) -> None:
+    if not data.startswith(PNG_SIGNATURE):
+        raise SystemExit(f"{model}: no PNG signature")
+    view = memoryview(data)
+    at = len(PNG_SIGNATURE)
+    while at < len(data):
+        (length,) = struct.unpack_from(">I", data, at)
+        end = at + 8 + length
+        (crc,) = struct.unpack_from(">I", data, end)
+        if zlib.crc32(view[at + 4 : end]) != crc:
+            raise SystemExit(f"{model}: bad CRC in the chunk at byte {at}")
+        at = end + 4
 
 
 # --- the clients: each returns (one call, close) ------------------------------------
@@ -58,7 +94,7 @@ def routerhub(base_url: str, model: str, transport: str) -> tuple[Call, Call]:
             response = await client.edit_image(UPLOAD, PROMPT, model=model)
         else:
             response = await client.generate_image(PROMPT, model=model)
-        _check(len(response.images), model)
+        _check([image.data for image in response.images], model)
 
     return call, client.aclose
 
@@ -117,13 +153,12 @@ def _raw_request(model: str, pybase64: Any) -> dict[str, Any]:
     return {"contents": [{"role": "user", "parts": parts}]}
 
 
-def _raw_images(payload: dict[str, Any], pybase64: Any) -> int:
-    images = [
+def _raw_images(payload: dict[str, Any], pybase64: Any) -> list[bytes]:
+    return [
         pybase64.b64decode(part["inlineData"]["data"], validate=True)
         for part in payload["candidates"][0]["content"]["parts"]
         if "inlineData" in part
     ]
-    return len(images)
 
 
 def genai(base_url: str, model: str) -> tuple[Call, Call]:
@@ -147,7 +182,8 @@ def genai(base_url: str, model: str) -> tuple[Call, Call]:
             contents = [types.Part.from_bytes(data=UPLOAD, mime_type="image/png"), PROMPT]
         response = await aio.models.generate_content(model=model, contents=contents)
         parts = response.candidates[0].content.parts  # type: ignore[index,union-attr]
-        _check(sum(1 for p in parts if p.inline_data is not None), model)  # type: ignore[union-attr]
+        images = [p.inline_data.data for p in parts if p.inline_data is not None]  # type: ignore[union-attr]
+        _check(images, model)  # type: ignore[arg-type]
 
     return call, aio.aclose
 
@@ -163,7 +199,7 @@ SYNC_CLIENTS = {"rh-sync-httpx": "httpx", "rh-sync-aiohttp": "aiohttp"}
 CLIENTS = [*ASYNC_CLIENTS, *SYNC_CLIENTS]
 
 
-async def _run_async(name: str, base_url: str, model: str, *, inflight: int, n: int, warm: int):
+async def _run_async(name: str, base_url: str, model: str, *, inflight: int, n: int):
     call, close = ASYNC_CLIENTS[name](base_url, model)
     try:
 
@@ -178,7 +214,8 @@ async def _run_async(name: str, base_url: str, model: str, *, inflight: int, n: 
 
             await asyncio.gather(*(worker() for _ in range(min(inflight, count))))
 
-        await batch(warm)
+        for _ in range(WARMUP):
+            await call()
         start = _usage()
         await batch(n)
         return _delta(start)
@@ -186,7 +223,7 @@ async def _run_async(name: str, base_url: str, model: str, *, inflight: int, n: 
         await close()
 
 
-def _run_sync(name: str, base_url: str, model: str, *, inflight: int, n: int, warm: int):
+def _run_sync(name: str, base_url: str, model: str, *, inflight: int, n: int):
     from routerhub_images import ImageClient
 
     client = ImageClient(
@@ -202,7 +239,7 @@ def _run_sync(name: str, base_url: str, model: str, *, inflight: int, n: int, wa
             response = client.edit_image(UPLOAD, PROMPT, model=model)
         else:
             response = client.generate_image(PROMPT, model=model)
-        _check(len(response.images), model)
+        _check([image.data for image in response.images], model)
 
     # Like the async workers: `inflight` threads, each calling until the count runs out
     # (a thread pool's own queue and futures would add two thread hand-offs per call).
@@ -226,7 +263,8 @@ def _run_sync(name: str, base_url: str, model: str, *, inflight: int, n: int, wa
             raise failures[0]
 
     with client:
-        batch(warm)
+        for _ in range(WARMUP):
+            call()
         start = _usage()
         batch(n)
         return _delta(start)
@@ -239,25 +277,25 @@ def _usage() -> tuple[float, float]:
 
 def _delta(start: tuple[float, float]) -> tuple[float, float]:
     wall, cpu = _usage()
-    return wall - start[0], cpu - start[1]
+    timed_checks = sum(_checking_cpu[WARMUP:])
+    return wall - start[0], cpu - start[1] - timed_checks
 
 
 def main() -> None:
     name, cell, base_url = sys.argv[1:4]
-    model, inflight, n, warm = CELLS[cell]
+    model, inflight, n = CELLS[cell]
     scale = float(os.environ.get("BENCH_SCALE", "1"))
     n = max(inflight, int(n * scale))
     if name in SYNC_CLIENTS:
-        wall, cpu = _run_sync(name, base_url, model, inflight=inflight, n=n, warm=warm)
+        wall, cpu = _run_sync(name, base_url, model, inflight=inflight, n=n)
     else:
-        wall, cpu = asyncio.run(
-            _run_async(name, base_url, model, inflight=inflight, n=n, warm=warm)
-        )
+        wall, cpu = asyncio.run(_run_async(name, base_url, model, inflight=inflight, n=n))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     result = {
         "client": name,
         "cell": cell,
         "requests": n,
+        "sent": n + WARMUP,
         "rps": n / wall,
         "cpu_ms": 1000 * cpu / n,
         "rss_mib": peak,

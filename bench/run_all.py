@@ -4,8 +4,11 @@
 
 Starts ``bench/server.py`` in its own process on 127.0.0.1, then for each run and each
 cell starts each client in a fresh process (``bench/client.py``), in a rotated order so
-no client always goes first. Reports medians over the runs and the ratios against the
-targets of issue 8.
+no client always goes first. With two CPUs or more the server is pinned to the first and
+the clients to the second, so neither disturbs the other's caches and page faults. The
+server's request count is checked after every client: each must have sent exactly its
+warm-up and timed requests. Reports medians with their spread (min-max) over the runs,
+and the ratios against the targets of issue 8.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -52,8 +57,21 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+SERVER_CPU, CLIENT_CPU = 0, 1
+
+
+def _pinned(cpu: int) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that pins the child to ``cpu``, when the machine has it."""
+    if not hasattr(os, "sched_setaffinity") or cpu not in os.sched_getaffinity(0):
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
 def _start_server(port: int) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen([sys.executable, str(HERE / "server.py"), str(port)])
+    server = subprocess.Popen(
+        [sys.executable, str(HERE / "server.py"), str(port)],
+        preexec_fn=_pinned(SERVER_CPU),  # noqa: PLW1509 - no threads started yet
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -67,8 +85,14 @@ def _start_server(port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the benchmark server did not start within 60 s")
 
 
+def _server_count(base_url: str) -> int:
+    with urllib.request.urlopen(base_url + "/count") as answer:
+        return sum(json.load(answer).values())
+
+
 def _run_client(client: str, cell: str, base_url: str, scale: float) -> dict[str, float]:
     env = {**os.environ, "BENCH_SCALE": str(scale)}
+    before = _server_count(base_url)
     out = subprocess.run(
         [sys.executable, str(HERE / "client.py"), client, cell, base_url],
         capture_output=True,
@@ -76,10 +100,14 @@ def _run_client(client: str, cell: str, base_url: str, scale: float) -> dict[str
         env=env,
         timeout=300,
         check=False,
+        preexec_fn=_pinned(CLIENT_CPU),
     )
     if out.returncode != 0:
         raise SystemExit(f"{client} {cell} failed:\n{out.stderr[-3000:]}")
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    served = _server_count(base_url) - before
+    if served != result["sent"]:
+        raise SystemExit(f"{client} {cell}: sent {result['sent']}, the server answered {served}")
     return result
 
 
@@ -151,17 +179,27 @@ def main() -> None:
     print(report)
 
 
+FIGURES = ("rps", "cpu_ms", "rss_mib")
+
+
 def _medians(raw: list[dict[str, float]], clients: list[str], cells: list[str]):
+    """(client, cell) -> figure -> median, and figure + "_min" / "_max" for the spread."""
     table: dict[tuple[str, str], dict[str, float]] = {}
     for client in clients:
         for cell in cells:
             rows = [r for r in raw if r["client"] == client and r["cell"] == cell]
             if rows:
-                table[client, cell] = {
-                    key: statistics.median(r[key] for r in rows)
-                    for key in ("rps", "cpu_ms", "rss_mib")
-                }
+                figures: dict[str, float] = {}
+                for key in FIGURES:
+                    values = [r[key] for r in rows]
+                    figures[key] = statistics.median(values)
+                    figures[key + "_min"], figures[key + "_max"] = min(values), max(values)
+                table[client, cell] = figures
     return table
+
+
+def _spread(row: dict[str, float], key: str, digits: int) -> str:
+    return f"{row[key]:.{digits}f} ({row[key + '_min']:.{digits}f}-{row[key + '_max']:.{digits}f})"
 
 
 def _report(raw, clients, cells, *, runs, elapsed, command) -> str:
@@ -170,14 +208,19 @@ def _report(raw, clients, cells, *, runs, elapsed, command) -> str:
     lines = [
         "# Benchmark results",
         "",
-        f"- Date: {now}; {runs} interleaved runs in {elapsed:.0f} s; figures are medians.",
+        f"- Date: {now}; {runs} interleaved runs in {elapsed:.0f} s; figures are medians, "
+        "with the lowest and highest run in brackets.",
         f"- Machine: {_machine()}.",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in _versions().items()) + ".",
         f"- Command: `{command}` (what `nox -s bench` runs).",
         "- Server: `bench/server.py` (aiohttp.web, pre-built bodies) in its own process on "
-        "127.0.0.1; each client cell in a fresh process (`bench/client.py`).",
+        "127.0.0.1, pinned to CPU 0; each client cell in a fresh process (`bench/client.py`), "
+        "pinned to CPU 1, after the same 2 sequential warm-up requests; every answer checked "
+        "(image count, decoded length, PNG signature, chunk CRCs) and every request counted "
+        "at the server.",
         "- CPU/req: user+system CPU of the client process over the timed requests "
-        "(`getrusage`), divided by their count; RSS: the client process's peak.",
+        "(`getrusage`) less the checking of answers, divided by their count; RSS: the client "
+        "process's peak.",
         "",
         "| cell | client | req/s | CPU ms/req | peak RSS MiB |",
         "|---|---|---:|---:|---:|",
@@ -187,8 +230,8 @@ def _report(raw, clients, cells, *, runs, elapsed, command) -> str:
             row = table.get((client, cell))
             if row:
                 lines.append(
-                    f"| {cell} | {client} | {row['rps']:.1f} | {row['cpu_ms']:.3f} | "
-                    f"{row['rss_mib']:.0f} |"
+                    f"| {cell} | {client} | {_spread(row, 'rps', 1)} | "
+                    f"{_spread(row, 'cpu_ms', 3)} | {_spread(row, 'rss_mib', 0)} |"
                 )
     lines += ["", "## Targets (issue 8)", ""]
     lines += _targets(table, clients, cells)
