@@ -6,7 +6,13 @@
 """
 
 from ._client import AsyncImageClient, ImageInput
-from ._constants import DEFAULT_BASE_URL, DEFAULT_MODEL, NOT_GIVEN, NotGiven
+from ._constants import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MODEL,
+    MAX_REQUEST_BYTES,
+    NOT_GIVEN,
+    NotGiven,
+)
 from ._enums import (
     BlockReason,
     FinishReason,
@@ -109,6 +115,7 @@ __all__ = [
     "GEMINI_3_1_FLASH_IMAGE_PREVIEW",
     "GEMINI_3_PRO_IMAGE_PREVIEW",
     "IMAGE_SIZES",
+    "MAX_REQUEST_BYTES",
     "MODELS",
     "NOT_GIVEN",
     "APIConnectionError",

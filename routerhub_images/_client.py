@@ -6,6 +6,7 @@ call these methods.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Awaitable, Mapping, Sequence
@@ -25,7 +26,7 @@ from ._errors import (
     api_error_from_http,
     request_id_from,
 )
-from ._images import GeneratedImage
+from ._images import GeneratedImage, max_file_bytes
 from ._models import normalize_model_name, validate_image_options
 from ._retry import Clock, Cooldown, RetryPolicy, call_with_retries
 from ._transport import (
@@ -62,8 +63,10 @@ T = TypeVar("T")
 
 AuthStyle = Literal["bearer", "x-goog-api-key"]
 
-ImageInput = bytes | str | os.PathLike[str] | Part | GeneratedImage
+ImageInput = bytes | bytearray | memoryview | str | os.PathLike[str] | Part | GeneratedImage
 """An image to edit: bytes, a file path, a `Part`, or an image from an earlier answer."""
+
+_IMAGE_TYPES = "bytes, bytearray, memoryview, a path (str or os.PathLike), Part or GeneratedImage"
 
 
 class _Secret:
@@ -138,14 +141,19 @@ class AsyncImageClient:
             not loopback.
         strict_options: Reject aspect ratios / image sizes a known model does not
             support (set False for values newer than the library's table).
+        max_request_bytes: The largest request body sent, 100 MB by default (the
+            service's published inline-data limit, `MAX_REQUEST_BYTES`); a larger one
+            is an `InvalidInputError` before sending, and image files are read only
+            up to the size whose base64 fits. ``None`` for no limit.
 
     Raises:
         MissingAPIKeyError: No key passed and ``$ROUTERHUB_API_KEY`` is unset.
         InsecureTransportError: ``http://`` to a remote host without opt-in.
         ConfigurationError: ``base_url`` is not a plain http(s) URL.
         InvalidInputError: a bad ``auth``, ``timeout``, ``max_retries``,
-            ``transport``, ``limits`` or ``default_headers``, or ``limits`` with an
-            ``http_client`` or a transport object (whose pools have their own).
+            ``transport``, ``limits``, ``default_headers`` or ``max_request_bytes``, or
+            ``limits`` with an ``http_client`` or a transport object (whose pools have
+            their own).
         MissingDependencyError: ``transport="aiohttp"`` but ``httpx-aiohttp`` is not
             installed.
     """
@@ -166,8 +174,10 @@ class AsyncImageClient:
         default_model: str = consts.DEFAULT_MODEL,
         allow_insecure_http: bool = False,
         strict_options: bool = True,
+        max_request_bytes: int | None = consts.MAX_REQUEST_BYTES,
     ):
         self._key = _resolve_key(api_key)
+        self.max_request_bytes = _checked_max_bytes(max_request_bytes)
         url = base_url or os.environ.get(consts.BASE_URL_ENV) or consts.DEFAULT_BASE_URL
         self.base_url = check_base_url(url, allow_insecure=allow_insecure_http)
         self.auth = auth
@@ -273,7 +283,7 @@ class AsyncImageClient:
         """
         name = normalize_model_name(self.default_model if model is None else model)
         request = GenerateContentRequest(
-            contents=normalize_contents(contents),
+            contents=await self._normalized(contents),
             generation_config=self._checked_config(name, generation_config),
             safety_settings=_checked_safety(safety_settings),
             system_instruction=_system_content(system_instruction),
@@ -351,7 +361,8 @@ class AsyncImageClient:
         """Edit (or combine) images following a text prompt.
 
         Args:
-            image: One image or several: bytes, a path, a `Part`, a `GeneratedImage`.
+            image: One image or several: bytes (or a bytearray or memoryview), a path,
+                a `Part`, a `GeneratedImage`. Files are read in a worker thread.
             prompt: The instruction; must not be empty.
             model: As in `generate_image`.
             aspect_ratio: As in `generate_image`; None keeps the model's choice.
@@ -365,11 +376,13 @@ class AsyncImageClient:
             max_retries: As in `generate_image`.
 
         Raises:
-            ImageInputError: missing file, empty data, or not an image (before sending).
-            InvalidInputError: empty prompt or unsupported options.
+            ImageInputError: missing file, not a regular file, a file over the size
+                limit, empty data, or not an image (before sending).
+            InvalidInputError: empty prompt, unsupported options, an image of another
+                type, or a request over ``max_request_bytes``.
             APIStatusError, APIConnectionError, ResponseError: as `generate_content`.
         """
-        parts = [_prompt_part(prompt), *(_image_part(i) for i in _image_list(image))]
+        parts = [_prompt_part(prompt), *[await self._image_part(i) for i in _image_list(image)]]
         return await self.generate_content(
             model,
             parts,
@@ -380,6 +393,24 @@ class AsyncImageClient:
             timeout=timeout,
             max_retries=max_retries,
         )
+
+    async def _normalized(self, contents: ContentsInput) -> tuple[Content, ...]:
+        """`normalize_contents`, in a worker thread when it has files to read."""
+        normalize = functools.partial(
+            normalize_contents, contents, max_file_bytes=max_file_bytes(self.max_request_bytes)
+        )
+        if _names_files(contents):
+            return await anyio.to_thread.run_sync(normalize)
+        return normalize()
+
+    async def _image_part(self, image: ImageInput) -> Part:
+        """An image as a `Part`; a file is read in a worker thread, within the limit."""
+        if isinstance(image, str | os.PathLike):
+            read = functools.partial(
+                Part.from_file, image, max_bytes=max_file_bytes(self.max_request_bytes)
+            )
+            return await anyio.to_thread.run_sync(read)
+        return _image_part(image)
 
     def _checked_config(
         self, model: str, config: GenerationConfig | None
@@ -412,6 +443,7 @@ class AsyncImageClient:
     ) -> GenerateContentResponse:
         path = f"/{consts.API_VERSION}/models/{model}:generateContent"
         body = _wire.dumps_request(request)
+        _check_body_size(body, self.max_request_bytes)
         call_timeout = self._timeout if isinstance(timeout, NotGiven) else make_timeout(timeout)
         policy = _with_max_retries(self.retry, max_retries)
 
@@ -486,7 +518,7 @@ def _prompt_part(prompt: str) -> Part:
 
 
 def _image_list(image: ImageInput | Sequence[ImageInput]) -> Sequence[ImageInput]:
-    if isinstance(image, Sequence) and not isinstance(image, str | bytes):
+    if isinstance(image, Sequence) and not isinstance(image, str | bytes | bytearray | memoryview):
         if not image:
             raise InvalidInputError("no image to edit")
         return image
@@ -498,11 +530,34 @@ def _image_part(image: ImageInput) -> Part:
         return Part.from_bytes(image.data, mime_type=image.mime_type)
     if isinstance(image, Part):
         return image
-    if isinstance(image, bytes):
+    if isinstance(image, bytes | bytearray | memoryview):
         return Part.from_bytes(image)
-    if isinstance(image, str | os.PathLike):
-        return Part.from_file(image)
-    raise InvalidInputError(f"cannot use {type(image).__name__} as an image")
+    raise InvalidInputError(f"cannot use {type(image).__name__} as an image: pass {_IMAGE_TYPES}")
+
+
+def _names_files(contents: ContentsInput) -> bool:
+    """True when ``contents`` has a path among its loose items (a file to read)."""
+    if isinstance(contents, os.PathLike):
+        return True
+    if isinstance(contents, Sequence) and not isinstance(contents, str | bytes):
+        return any(isinstance(item, os.PathLike) for item in contents)
+    return False
+
+
+def _checked_max_bytes(value: int | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError(f"max_request_bytes must be an int >= 1 or None, not {value!r}")
+    return value
+
+
+def _check_body_size(body: bytes, limit: int | None) -> None:
+    if limit is not None and len(body) > limit:
+        raise InvalidInputError(
+            f"the request body is {len(body)} bytes, over the client's max_request_bytes "
+            f"limit of {limit} bytes (the service's inline-data limit by default)"
+        )
 
 
 def _image_config(

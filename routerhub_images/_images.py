@@ -12,6 +12,7 @@ import os
 import pathlib
 import re
 import secrets
+import stat
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
@@ -306,29 +307,87 @@ class GeneratedImage:
         return self.data if self.mime_type == "image/jpeg" else None
 
 
-def read_image_file(path: str | os.PathLike[str]) -> tuple[bytes, str]:
+def max_file_bytes(max_request_bytes: int | None) -> int | None:
+    """The largest file whose base64 fits in *max_request_bytes* (``None``: no limit)."""
+    return None if max_request_bytes is None else max_request_bytes // 4 * 3
+
+
+def read_image_file(
+    path: str | os.PathLike[str], *, max_bytes: int | None = None
+) -> tuple[bytes, str]:
     """Read an image file and return its bytes and the MIME type sniffed from them.
 
+    Only a regular file is opened (``/dev/zero`` or a FIFO would never end, or block),
+    and at most *max_bytes* of it are read.
+
+    Args:
+        path: The file.
+        max_bytes: The largest file accepted; ``None`` for no limit.
+
     Raises:
-        ImageInputError: the file does not exist, is a directory, is empty, is not a
+        ImageInputError: the file does not exist, is not a regular file (a directory,
+            a device, a FIFO, a socket), is larger than *max_bytes*, is empty, is not a
             PNG, JPEG, WEBP, GIF, HEIC or HEIF image, or the path cannot be a file name.
         OSError: the file exists but cannot be read (permissions, ...).
     """
     source = pathlib.Path(path)
-    if source.is_dir():
-        raise ImageInputError(f"{str(source)!r} is a directory, not an image file")
     try:
-        data = source.read_bytes()
+        _check_regular(source, source.stat(), max_bytes)
+        # O_NONBLOCK: should a FIFO replace the file after the check, opening it
+        # returns at once (and fstat refuses it) instead of waiting for a writer.
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        fd = os.open(source, flags)
     except FileNotFoundError:
         raise ImageInputError(f"image file {str(source)!r} does not exist") from None
     except ValueError as exc:  # a path the OS cannot take (an embedded NUL)
         raise ImageInputError(f"{str(source)!r} is not a usable file path: {exc}") from None
+    with os.fdopen(fd, "rb") as file:
+        data = _read_bounded(source, file, max_bytes)
     if not data:
         raise ImageInputError(f"image file {str(source)!r} is empty")
     mime_type = sniff_mime_type(data)
     if mime_type is None:
         raise ImageInputError(f"{str(source)!r} is not a {_SUPPORTED_FORMATS} image")
     return data, mime_type
+
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_regular(source: pathlib.Path, info: os.stat_result, max_bytes: int | None) -> None:
+    """Refuse anything but a regular file, and a file larger than *max_bytes*."""
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _FILE_KINDS if test(info.st_mode)), "not a file")
+        raise ImageInputError(f"{str(source)!r} is {kind}, not an image file")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise _too_large(source, max_bytes)
+
+
+def _read_bounded(source: pathlib.Path, file: io.BufferedReader, max_bytes: int | None) -> bytes:
+    """Read the open file, never more than one byte past *max_bytes*."""
+    info = os.fstat(file.fileno())
+    _check_regular(source, info, max_bytes)
+    if max_bytes is None:
+        return file.read()
+    data = file.read(min(info.st_size, max_bytes) + 1)
+    if len(data) > info.st_size:  # it grew since fstat: read on, up to the limit
+        data += file.read(max_bytes + 1 - len(data))
+    if len(data) > max_bytes:
+        raise _too_large(source, max_bytes)
+    return data
+
+
+def _too_large(source: pathlib.Path, max_bytes: int) -> ImageInputError:
+    return ImageInputError(
+        f"image file {str(source)!r} is larger than {max_bytes} bytes, the most whose "
+        "base64 fits in the client's max_request_bytes"
+    )
 
 
 def check_image_bytes(data: bytes, mime_type: str | None = None) -> str:

@@ -126,6 +126,8 @@ class ImageClient:
             not loopback.
         strict_options: Reject aspect ratios / image sizes a known model does not
             support.
+        max_request_bytes: The largest request body sent, as in `AsyncImageClient`
+            (100 MB by default, `MAX_REQUEST_BYTES`); ``None`` for no limit.
 
     Raises:
         MissingAPIKeyError: No key passed and ``$ROUTERHUB_API_KEY`` is unset (raised
@@ -148,6 +150,7 @@ class ImageClient:
         default_model: str = consts.DEFAULT_MODEL,
         allow_insecure_http: bool = False,
         strict_options: bool = True,
+        max_request_bytes: int | None = consts.MAX_REQUEST_BYTES,
     ):
         # Validates every argument now, in the caller's thread, with the async client's
         # own rules; it never sends anything and answers the read-only attributes.
@@ -164,6 +167,7 @@ class ImageClient:
             default_model=default_model,
             allow_insecure_http=allow_insecure_http,
             strict_options=strict_options,
+            max_request_bytes=max_request_bytes,
         )
         # The loop's client is built from the resolved settings, so a change to the
         # environment between now and the first call cannot make the two differ.
@@ -180,6 +184,7 @@ class ImageClient:
             default_model=self._settings.default_model,
             allow_insecure_http=allow_insecure_http,
             strict_options=self._settings.strict_options,
+            max_request_bytes=self._settings.max_request_bytes,
         )
         self._runner = Runner(factory)
         self._finalizer = weakref.finalize(self, _finalize, self._runner)
@@ -212,6 +217,11 @@ class ImageClient:
     def strict_options(self) -> bool:
         """Whether unsupported aspect ratios / image sizes are rejected before sending."""
         return self._settings.strict_options
+
+    @property
+    def max_request_bytes(self) -> int | None:
+        """The largest request body sent (``None``: no limit)."""
+        return self._settings.max_request_bytes
 
     @property
     def limits(self) -> Limits | None:

@@ -14,10 +14,11 @@ from typing import Any, TypeVar
 
 import attrs
 
+from . import _constants as consts
 from . import _wire
 from ._enums import IMAGE_WITHHELD_REASONS, Role
 from ._errors import CallInfo, InvalidInputError, NoImageError, PromptBlockedError
-from ._images import GeneratedImage, check_image_bytes, read_image_file
+from ._images import GeneratedImage, check_image_bytes, max_file_bytes, read_image_file
 
 __all__ = [
     "Blob",
@@ -40,6 +41,9 @@ __all__ = [
     "UsageMetadata",
     "normalize_contents",
 ]
+
+DEFAULT_MAX_FILE_BYTES = max_file_bytes(consts.MAX_REQUEST_BYTES)
+"""The largest image file read by default: its base64 fits in `MAX_REQUEST_BYTES`."""
 
 M = TypeVar("M", bound="WireModel")
 
@@ -157,24 +161,36 @@ class Part(WireModel):
         return cls(text=text)
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, mime_type: str | None = None) -> Part:
+    def from_bytes(
+        cls, data: bytes | bytearray | memoryview, *, mime_type: str | None = None
+    ) -> Part:
         """An inline image part; the MIME type is sniffed from the bytes when not given.
 
         Raises:
-            ImageTypeError: ``data`` is not bytes.
+            ImageTypeError: ``data`` is not bytes, bytearray or memoryview.
             ImageInputError: ``data`` is empty or not a known image format.
         """
+        if isinstance(data, bytearray | memoryview):
+            data = bytes(data)
         checked = check_image_bytes(data, mime_type)
         return cls(inline_data=Blob(mime_type=checked, data=bytes(data)))
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> Part:
+    def from_file(
+        cls, path: str | os.PathLike[str], *, max_bytes: int | None = DEFAULT_MAX_FILE_BYTES
+    ) -> Part:
         """An inline image part read from a file, its MIME type sniffed from magic bytes.
 
+        Args:
+            path: A regular file (not a device, FIFO or socket).
+            max_bytes: The largest file accepted (``None``: no limit); by default the
+                largest whose base64 fits in `MAX_REQUEST_BYTES`.
+
         Raises:
-            ImageInputError: missing, empty, or not a PNG/JPEG/WEBP/GIF/HEIC/HEIF file.
+            ImageInputError: missing, not a regular file, larger than *max_bytes*,
+                empty, or not a PNG/JPEG/WEBP/GIF/HEIC/HEIF file.
         """
-        data, mime_type = read_image_file(path)
+        data, mime_type = read_image_file(path, max_bytes=max_bytes)
         return cls(inline_data=Blob(mime_type=mime_type, data=data))
 
 
@@ -446,14 +462,14 @@ def _image(part: Part) -> GeneratedImage:
     return GeneratedImage(data=blob.data, declared_mime_type=blob.mime_type)
 
 
-PartInput = str | Part | bytes | os.PathLike[str]
+PartInput = str | Part | bytes | bytearray | memoryview | os.PathLike[str]
 """Anything that becomes one `Part`: text, a part, image bytes, or an image path."""
 
 ContentsInput = PartInput | Content | Sequence[PartInput | Content]
 """What ``contents`` accepts: one item or a list; loose parts become a user turn."""
 
 
-def _to_part(item: object) -> Part:
+def _to_part(item: object, max_bytes: int | None = DEFAULT_MAX_FILE_BYTES) -> Part:
     if isinstance(item, Part):
         return item
     if isinstance(item, str):
@@ -461,24 +477,26 @@ def _to_part(item: object) -> Part:
     if isinstance(item, bytes | bytearray | memoryview):
         return Part.from_bytes(bytes(item))
     if isinstance(item, os.PathLike):
-        return Part.from_file(item)
+        return Part.from_file(item, max_bytes=max_bytes)
     raise InvalidInputError(
         f"cannot use {type(item).__name__} as content: pass str, Part, Content, bytes or a path"
     )
 
 
-def normalize_contents(contents: ContentsInput) -> tuple[Content, ...]:
+def normalize_contents(
+    contents: ContentsInput, *, max_file_bytes: int | None = DEFAULT_MAX_FILE_BYTES
+) -> tuple[Content, ...]:
     """Turn what users pass as ``contents`` into a tuple of `Content` turns.
 
     A single item or a list of loose items (str, `Part`, image bytes, paths) becomes
     one user turn; `Content` items stay as they are, and loose items between them are
-    grouped into user turns.
+    grouped into user turns. Image files are read here, each up to *max_file_bytes*.
 
     Raises:
         InvalidInputError: empty contents, an empty text, or an unsupported item.
     """
     items: Sequence[object]
-    if isinstance(contents, str | bytes | Part | Content | os.PathLike):
+    if isinstance(contents, str | bytes | bytearray | memoryview | Part | Content | os.PathLike):
         items = [contents]
     elif isinstance(contents, Sequence):
         items = contents
@@ -493,7 +511,7 @@ def normalize_contents(contents: ContentsInput) -> tuple[Content, ...]:
                 loose = []
             turns.append(item)
         else:
-            loose.append(_to_part(item))
+            loose.append(_to_part(item, max_file_bytes))
     if loose:
         turns.append(Content(role=Role.USER, parts=loose))
     _check_turns(turns)

@@ -706,6 +706,7 @@ def test_public_surface_matches_the_async_client() -> None:
         "closed",
         "default_model",
         "limits",
+        "max_request_bytes",
         "retry",
         "strict_options",
     }
