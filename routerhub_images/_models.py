@@ -1,8 +1,9 @@
 """Model names and what each known model supports, kept in one table.
 
 The table describes the models as of this release. Newer models and new sizes or aspect
-ratios keep working: unknown models are only shape-checked, and ``strict=False`` lets a
-value through that this table does not list yet.
+ratios keep working: a well-formed model name the table does not know is sent as is (its
+options are only shape-checked), and the client's ``strict_options=False`` lets a value
+through that this table does not list yet.
 """
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ _TABLE = (
         description="Gemini 3.1 Flash Image (preview): 512 to 4K, ratios up to 8:1.",
     ),
 )
+
+STRICT_OPTIONS_HINT = "pass strict_options=False to the client for values newer than this table"
+"""The end of an `InvalidImageConfigError` for a value the table does not list."""
 
 MODELS: Mapping[str, ModelInfo] = types.MappingProxyType({info.name: info for info in _TABLE})
 """Known models by canonical name (read-only)."""
@@ -249,5 +253,5 @@ def _check_supported(option: str, value: str | None, supported: tuple[str, ...],
         return
     raise InvalidImageConfigError(
         f"{option} {value!r} is not {what} (supported: {', '.join(supported)}); "
-        "pass strict=False for values newer than this table"
+        + STRICT_OPTIONS_HINT
     )

@@ -60,9 +60,33 @@ __all__ = [
 Timeout = httpx.Timeout
 """Split timeouts: ``Timeout(read=300.0, connect=10.0, write=60.0, pool=60.0)``."""
 
-Limits = httpx.Limits
-"""Connection pool limits: ``Limits(max_connections=256, max_keepalive_connections=64,
-keepalive_expiry=30.0)`` by default (None: no limit, or no expiry)."""
+
+class Limits(httpx.Limits):
+    """Connection pool limits, with the library's defaults (`_constants`).
+
+    ``Limits()`` is ``Limits(max_connections=256, max_keepalive_connections=64,
+    keepalive_expiry=30.0)``; None means no limit, or no expiry. An ``httpx.Limits``
+    is accepted wherever a `Limits` is.
+
+    Args:
+        max_connections: Open connections at most.
+        max_keepalive_connections: Idle connections kept for reuse.
+        keepalive_expiry: Seconds an idle connection is kept.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections: int | None = consts.MAX_CONNECTIONS,
+        max_keepalive_connections: int | None = consts.MAX_KEEPALIVE_CONNECTIONS,
+        keepalive_expiry: float | None = consts.KEEPALIVE_EXPIRY,
+    ):
+        super().__init__(
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
+            keepalive_expiry=keepalive_expiry,
+        )
+
 
 TimeoutTypes = float | None | httpx.Timeout
 
@@ -103,16 +127,12 @@ class HTTPAnswer:
     response: httpx.Response = attrs.field(repr=False, eq=False)
 
 
-def default_limits() -> httpx.Limits:
+def default_limits() -> Limits:
     """The pool limits of a client that sets none (`_constants`)."""
-    return httpx.Limits(
-        max_connections=consts.MAX_CONNECTIONS,
-        max_keepalive_connections=consts.MAX_KEEPALIVE_CONNECTIONS,
-        keepalive_expiry=consts.KEEPALIVE_EXPIRY,
-    )
+    return Limits()
 
 
-def make_limits(limits: httpx.Limits | None) -> httpx.Limits:
+def make_limits(limits: httpx.Limits | None) -> Limits:
     """The caller's pool limits, checked; None gives `default_limits`.
 
     Raises:
@@ -132,7 +152,13 @@ def make_limits(limits: httpx.Limits | None) -> httpx.Limits:
     expiry = limits.keepalive_expiry
     if expiry is not None and (not _is_number(expiry) or not 0 <= expiry < math.inf):
         raise InvalidInputError("limits.keepalive_expiry must be None or seconds >= 0")
-    return limits
+    if isinstance(limits, Limits):
+        return limits
+    return Limits(
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+    )
 
 
 def _is_int(value: object) -> bool:
@@ -220,6 +246,10 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+INSECURE_HTTP_HINT = "pass allow_insecure_http=True"
+"""How an `InsecureTransportError` says to send the key over ``http://`` anyway."""
+
+
 def check_base_url(base_url: str, *, allow_insecure: bool) -> str:
     """Validate the base URL; refuse clear-text ``http://`` to a non-loopback host.
 
@@ -241,7 +271,7 @@ def check_base_url(base_url: str, *, allow_insecure: bool) -> str:
     if url.scheme == "http" and not _is_loopback(url.host) and not allow_insecure:
         raise InsecureTransportError(
             f"refusing to send the API key in clear text to {url.host}; use https:// "
-            "or pass allow_insecure_http=True"
+            f"or {INSECURE_HTTP_HINT}"
         )
     return str(url).rstrip("/")
 
@@ -501,7 +531,7 @@ class Transport:
         timeout: httpx.Timeout,
         http_client: httpx.AsyncClient | None = None,
         transport: TransportChoice | None = None,
-        limits: httpx.Limits | None = None,
+        limits: Limits | None = None,
     ):
         self._base_url = base_url
         self._auth_headers = dict(auth_headers)
@@ -519,7 +549,7 @@ class Transport:
         self._closed = False
 
     @property
-    def limits(self) -> httpx.Limits | None:
+    def limits(self) -> Limits | None:
         """The limits of the pools built here; None with an injected client or transport."""
         return None if self._injected is not None or self._own_pool else self._limits
 

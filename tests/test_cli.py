@@ -413,7 +413,7 @@ def test_emulator_command_rejects_an_unknown_fault() -> None:
 
 
 def test_emulator_command_without_uvicorn(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without uvicorn, emulator says how to install it, in one line, exit code 1."""
+    """Without uvicorn, emulator says how to install it, in one line, exit code 3."""
     monkeypatch.setitem(sys.modules, "uvicorn", None)
-    line = assert_one_error_line(invoke("emulator"), ExitCode.FAILURE)
+    line = assert_one_error_line(invoke("emulator"), ExitCode.INPUT)
     assert "pip install 'routerhub-images[emulator]'" in line

@@ -242,10 +242,10 @@ def test_validate_nothing_given() -> None:
 
 
 def test_validate_rejects_unsupported_size_with_hint() -> None:
-    """A size the known model lacks is rejected, listing supported sizes and strict=False."""
+    """A size the known model lacks is rejected, listing supported sizes and strict_options."""
     expected = (
         "image_size '4K' is not supported by google/gemini-2.5-flash-image (supported: 1K); "
-        "pass strict=False for values newer than this table"
+        "pass strict_options=False to the client for values newer than this table"
     )
     with pytest.raises(InvalidImageConfigError, match=re.escape(expected)):
         validate_image_options(GEMINI_2_5_FLASH_IMAGE, image_size="4k")
@@ -291,7 +291,7 @@ def test_validate_unknown_model_checks_shape_only() -> None:
 
 def test_validate_unknown_model_strict_size_must_be_known() -> None:
     """With strict on, an unknown model still needs a size from IMAGE_SIZES."""
-    with pytest.raises(InvalidImageConfigError, match="strict=False"):
+    with pytest.raises(InvalidImageConfigError, match="strict_options=False"):
         validate_image_options("acme/foo", image_size="8K")
     assert validate_image_options("acme/foo", image_size="8K", strict=False) == (None, "8K")
 

@@ -30,7 +30,9 @@ from routerhub_images._errors import InvalidInputError
 from routerhub_images._transport import Limits
 from routerhub_images.batch import (
     DEFAULT_CONCURRENCY,
+    MANIFEST_NAME,
     BatchEvent,
+    BatchProgress,
     BatchRunner,
     BatchSummary,
     ManifestLockedError,
@@ -39,7 +41,7 @@ from routerhub_images.batch import (
     shard,
 )
 
-from ._context import CliState
+from ._context import CliState, warn_if_unknown_model
 from ._errors import APIError, BatchFailedError, InputError
 
 NON_TERMINAL_WIDTH = 120
@@ -59,11 +61,12 @@ def _parse_shard(
 
 
 class _RateColumn(ProgressColumn):
-    """Finished jobs per minute, over rich's recent-speed window."""
+    """Jobs this run finished per minute; jobs done by an earlier run do not count."""
 
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        rate = "-- /min" if speed is None else f"{speed * 60:,.0f}/min"
+        ran = task.fields["ok"] + task.fields["failed"]
+        elapsed = task.elapsed
+        rate = f"{ran * 60 / elapsed:,.0f}/min" if ran and elapsed else "-- /min"
         return Text(rate, style="cyan", no_wrap=True)
 
 
@@ -106,6 +109,9 @@ class BatchDisplay:
         self.task = self.progress.add_task(
             "batch", total=total, ok=0, failed=0, skipped=0, running=0, retries=0
         )
+        self.total = total
+        self.last: BatchProgress | None = None
+        """The counts of the latest event (None before the first one)."""
 
     def __enter__(self) -> BatchDisplay:
         self.progress.start()
@@ -116,7 +122,7 @@ class BatchDisplay:
 
     def on_event(self, event: BatchEvent) -> None:
         """Move the bar to the counts the event carries."""
-        counts = event.progress
+        counts = self.last = event.progress
         self.progress.update(
             self.task,
             completed=counts.done,
@@ -159,6 +165,14 @@ class BatchDisplay:
     callback=_parse_shard,
     help="Run only shard K of N (K is 0-based: 0/4 .. 3/4), for several workers.",
 )
+@click.option(
+    "--no-strict-options",
+    "strict_options",
+    is_flag=True,
+    flag_value=False,
+    default=True,
+    help="Send aspect ratios and image sizes the model table does not list yet.",
+)
 @click.pass_obj
 def batch(
     state: CliState,
@@ -169,17 +183,21 @@ def batch(
     concurrency: int,
     rpm: float | None,
     shard_spec: tuple[int, int] | None,
+    strict_options: bool,
 ) -> None:
     """Generate an image for every job in INPUT into the -o directory.
 
     INPUT has one prompt per line, or is JSON Lines with per-job options
     (prompt, id, model, aspect_ratio, image_size, seed, images). Finished jobs
     are recorded in DIR/manifest.jsonl: rerun the same command to resume or to
-    retry the failures.
+    retry the failures. Ctrl-C stops it and prints what is done so far.
     """
     jobs = state.guard(lambda: load_jobs(jobs_file))
     if shard_spec is not None:
         jobs = shard(jobs, *shard_spec)
+    for model in sorted({job.model for job in jobs if job.model is not None}):
+        warn_if_unknown_model(model)
+    state.strict_options = strict_options
     console = Console(stderr=True)
     if not console.is_terminal:
         # Printed once into a log: no reason to cut it at rich's default 80 columns.
@@ -201,8 +219,12 @@ def batch(
         except ManifestLockedError as error:
             raise InputError(str(error)) from error
 
-    with display:
-        summary = state.run(run)
+    try:
+        with display:
+            summary = state.run(run)
+    except KeyboardInterrupt:
+        print_interrupted(Console(), display, out_dir)
+        raise
     print_summary(Console(), summary, out_dir)
     _exit_for(summary)
 
@@ -224,6 +246,27 @@ def print_summary(console: Console, summary: BatchSummary, out_dir: pathlib.Path
     for status, count in sorted(summary.failures_by_status.items()):
         table.add_row(f"[red]failed: {status}", str(count))
     console.print(table, soft_wrap=True)
+
+
+def print_interrupted(console: Console, display: BatchDisplay, out_dir: pathlib.Path) -> None:
+    """Print what an interrupted run finished, and how to resume it."""
+    counts = display.last
+    table = Table(
+        title=f"batch into {out_dir} (interrupted)", show_header=False, title_justify="left"
+    )
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("jobs", str(display.total))
+    table.add_row("[green]ok", str(counts.ok if counts else 0))
+    table.add_row("[red]failed", str(counts.failed if counts else 0))
+    table.add_row("skipped (done before)", str(counts.skipped if counts else 0))
+    console.print(table, soft_wrap=True)
+    done = counts.done if counts else 0
+    click.echo(
+        f"{done} of {display.total} jobs are recorded in {out_dir / MANIFEST_NAME}: "
+        "rerun the same command to resume",
+        err=True,
+    )
 
 
 def _exit_for(summary: BatchSummary) -> None:

@@ -12,6 +12,8 @@ import click
 
 from routerhub_images import _constants as consts
 from routerhub_images._client import AsyncImageClient
+from routerhub_images._errors import InvalidInputError
+from routerhub_images._models import MODELS, model_info
 from routerhub_images._transport import Limits, TransportName
 from routerhub_images.emulator import EmulatorApp, create_app, in_process_client
 
@@ -32,8 +34,14 @@ class CliState:
 
     Attributes:
         api_key: The key from ``--api-key`` or ``$ROUTERHUB_API_KEY``; None when unset.
-        base_url: ``--base-url``; None lets the client read ``$ROUTERHUB_BASE_URL``.
+        base_url: ``--base-url`` or ``$ROUTERHUB_BASE_URL`` (None with ``--emulator``);
+            either one needs a key.
+        base_url_from_env: Whether ``base_url`` came from ``$ROUTERHUB_BASE_URL``.
         force_emulator: ``--emulator``: use the in-process emulator even with a key.
+        allow_insecure_http: ``--allow-insecure-http``: send the key over ``http://``
+            to a host that is not loopback.
+        strict_options: False with ``--no-strict-options``: let aspect ratios and image
+            sizes through that the model table does not list.
         transport: ``--transport``: what carries the requests to the service (the
             in-process emulator needs none).
         limits: The client's pool limits; None for the library's defaults.
@@ -44,7 +52,10 @@ class CliState:
 
     api_key: str | None = None
     base_url: str | None = None
+    base_url_from_env: bool = False
     force_emulator: bool = False
+    allow_insecure_http: bool = False
+    strict_options: bool = True
     transport: TransportName = "httpx"
     limits: Limits | None = None
     debug: bool = False
@@ -60,18 +71,31 @@ class CliState:
 
         Raises:
             ConfigurationError: the key or base URL cannot work (the caller reports it).
+            click.UsageError: a base URL without a key (the emulator would ignore it).
         """
+        if self.base_url and not self.api_key:
+            raise click.UsageError(self._no_key_message())
         if not self.uses_emulator:
             return AsyncImageClient(
                 api_key=self.api_key,
                 base_url=self.base_url,
                 transport=self.transport,
                 limits=self.limits,
+                allow_insecure_http=self.allow_insecure_http,
+                strict_options=self.strict_options,
             )
         click.echo(FORCED_NOTICE if self.force_emulator else NO_KEY_NOTICE, err=True)
         if self.emulator_app is None:
             self.emulator_app = create_app()
-        return in_process_client(self.emulator_app)
+        return in_process_client(self.emulator_app, strict_options=self.strict_options)
+
+    def _no_key_message(self) -> str:
+        if not self.base_url_from_env:
+            return f"--base-url needs an API key: pass --api-key or set {consts.API_KEY_ENV}."
+        return (
+            f"${consts.BASE_URL_ENV} needs an API key, as --base-url does: pass --api-key or "
+            f"set {consts.API_KEY_ENV} (or unset {consts.BASE_URL_ENV} to use the emulator)."
+        )
 
     def run(self, call: Callable[[AsyncImageClient], Awaitable[T]]) -> T:
         """Open a client, await ``call(client)`` on a new event loop, and close the client.
@@ -97,6 +121,23 @@ class CliState:
         if isinstance(error, click.ClickException):
             return error
         return to_cli_error(error, secret=self.api_key, debug=self.debug)
+
+
+def warn_if_unknown_model(name: str | None) -> None:
+    """Warn on stderr that a well-formed model the table does not know is sent anyway.
+
+    A malformed name is left to the client, which refuses it with a typed error.
+    """
+    try:
+        known = name is None or model_info(name) is not None
+    except InvalidInputError:
+        return
+    if not known:
+        click.echo(
+            f"warning: model {name!r} is not one this version knows ({', '.join(MODELS)}); "
+            "sending it anyway",
+            err=True,
+        )
 
 
 def enable_debug_logging() -> Callable[[], None]:

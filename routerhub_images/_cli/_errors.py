@@ -18,9 +18,17 @@ from routerhub_images._errors import (
     RouterHubError,
 )
 from routerhub_images._images import ImageTypeError
+from routerhub_images._models import STRICT_OPTIONS_HINT
+from routerhub_images._transport import INSECURE_HTTP_HINT
 
 REDACTED = "<redacted>"
 """What the API key is replaced with wherever it would be printed."""
+
+CLI_HINTS = {
+    STRICT_OPTIONS_HINT: "pass --no-strict-options for values newer than this table",
+    INSECURE_HTTP_HINT: "pass --allow-insecure-http",
+}
+"""The library's hints, which name Python arguments, and what the CLI says instead."""
 
 
 class ExitCode(enum.IntEnum):
@@ -29,15 +37,18 @@ class ExitCode(enum.IntEnum):
     OK = 0
     """Everything worked."""
     FAILURE = 1
-    """Anything else: a missing optional dependency, an interrupt, a bug."""
+    """Anything else: a bug, an unexpected exception (``--debug`` shows its traceback)."""
     USAGE = 2
     """The command line is wrong (click's own code for usage errors)."""
     INPUT = 3
-    """Our side is wrong: missing or unreadable image, bad aspect ratio, empty prompt, ..."""
+    """Our side is wrong: missing or unreadable image, bad aspect ratio, empty prompt, an
+    output path that cannot be written, a missing optional dependency, ..."""
     API = 4
     """The service failed: an API error, no answer, a malformed answer, or no image."""
     BATCH_PARTIAL = 5
     """A batch finished but some of its jobs failed."""
+    INTERRUPTED = 130
+    """Ctrl-C (SIGINT), as shells report a process killed by it."""
 
 
 class CliError(click.ClickException):
@@ -94,6 +105,8 @@ def describe(error: BaseException) -> str:
         where = f": {error.filename}" if error.filename else ""
         return f"{error.strerror}{where}"
     message = str(error) or type(error).__name__
+    for library_hint, cli_hint in CLI_HINTS.items():
+        message = message.replace(library_hint, cli_hint)
     if isinstance(error, RouterHubError) and not isinstance(error, InvalidInputError):
         call = error.call
         if call is not None and call.attempts > 1:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import pathlib
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -14,16 +16,22 @@ from routerhub_images._constants import DEFAULT_MODEL
 from routerhub_images._images import _EXTENSIONS, GeneratedImage
 from routerhub_images._types import GenerateContentResponse
 
-from ._context import CliState
-from ._errors import APIError
+from ._context import CliState, warn_if_unknown_model
+from ._errors import APIError, InputError
 
 SUFFIX_TYPES = {ext: mime for mime, ext in _EXTENSIONS.items()} | {".jpeg": "image/jpeg"}
 """File suffixes that name an image format, and the MIME type each one claims."""
 
+DEFAULT_NAME = "image.png"
+"""The file name used when ``-o`` names a directory."""
+
 
 @dataclasses.dataclass(frozen=True)
 class ImageOptions:
-    """The generation options ``generate`` and ``edit`` share (None: the server decides)."""
+    """The generation options ``generate`` and ``edit`` share (None: the server decides).
+
+    ``strict_options`` False lets through sizes and ratios the model table does not list.
+    """
 
     model: str | None
     aspect_ratio: str | None
@@ -31,13 +39,14 @@ class ImageOptions:
     temperature: float | None
     seed: int | None
     system: str | None
+    strict_options: bool
 
 
 _OPTION_NAMES = tuple(field.name for field in dataclasses.fields(ImageOptions))
 
 
 def image_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Add ``-o`` and the shared generation options; the command gets ``options``."""
+    """Add ``-o``, ``--force`` and the shared generation options; the command gets ``options``."""
 
     @functools.wraps(command)
     def collect(*args: Any, **kwargs: Any) -> None:
@@ -48,18 +57,32 @@ def image_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "-o",
             "--output",
-            type=click.Path(dir_okay=False, path_type=pathlib.Path),
-            help="Where to save the image; several images become NAME-1.png, NAME-2.png, ... "
-            "Missing directories are created.",
+            metavar="PATH",
+            help="Where to save the image: a file, or a directory (ending in / or existing) "
+            f"to save DIR/{DEFAULT_NAME}. Several images become NAME-1.png, NAME-2.png, ... "
+            "Missing directories are created. Checked before the request is sent.",
         ),
+        click.option("--force", is_flag=True, help="Overwrite an existing output file."),
         click.option(
-            "-m", "--model", metavar="NAME", help=f"Model to use [default: {DEFAULT_MODEL}]."
+            "-m",
+            "--model",
+            metavar="NAME",
+            help=f"Model to use [default: {DEFAULT_MODEL}]. A name this version does not "
+            "know is sent anyway, with a warning.",
         ),
         click.option("-a", "--aspect-ratio", metavar="W:H", help="Aspect ratio, e.g. 16:9."),
         click.option("-s", "--image-size", metavar="SIZE", help="Image size: 512, 1K, 2K or 4K."),
         click.option("-t", "--temperature", type=float, help="Sampling temperature."),
         click.option("--seed", type=int, help="Seed for reproducible output."),
         click.option("--system", metavar="TEXT", help="A system instruction."),
+        click.option(
+            "--no-strict-options",
+            "strict_options",
+            is_flag=True,
+            flag_value=False,
+            default=True,
+            help="Send aspect ratios and image sizes the model table does not list yet.",
+        ),
     ]
     wrapped: Callable[..., None] = collect
     for decorator in reversed(decorators):
@@ -77,7 +100,8 @@ def generate(
     /,
     *,
     prompt: str,
-    output: pathlib.Path | None,
+    output: str | None,
+    force: bool,
     text_only: bool,
     options: ImageOptions,
 ) -> None:
@@ -85,8 +109,10 @@ def generate(
 
     Prints any text the model returns, then each saved file with its size.
     """
-    if output is None and not text_only:
-        raise click.UsageError("Missing option '-o' / '--output'.")
+    if text_only and output is not None:
+        raise click.UsageError("--text-only saves nothing: it cannot be used with -o/--output.")
+    target = None if text_only else _checked_output(output, force=force)
+    _prepare(state, options)
     response = state.run(
         lambda client: client.generate_image(
             prompt,
@@ -99,11 +125,10 @@ def generate(
             system_instruction=options.system,
         )
     )
-    if text_only:
+    if target is None:
         _print_text(state, response)
     else:
-        assert output is not None  # noqa: S101 - checked above
-        _save_all(state, response, output)
+        _save_all(state, response, target, force=force)
 
 
 @click.command()
@@ -117,15 +142,16 @@ def edit(
     *,
     images: tuple[str, ...],
     prompt: str,
-    output: pathlib.Path | None,
+    output: str | None,
+    force: bool,
     options: ImageOptions,
 ) -> None:
     """Edit or combine IMAGE files following PROMPT; save to -o/--output.
 
     Prints any text the model returns, then each saved file with its size.
     """
-    if output is None:
-        raise click.UsageError("Missing option '-o' / '--output'.")
+    target = _checked_output(output, force=force)
+    _prepare(state, options)
     response = state.run(
         lambda client: client.edit_image(
             list(images),
@@ -138,7 +164,55 @@ def edit(
             system_instruction=options.system,
         )
     )
-    _save_all(state, response, output)
+    _save_all(state, response, target, force=force)
+
+
+def _prepare(state: CliState, options: ImageOptions) -> None:
+    """Apply the options that configure the client, and warn about an unknown model."""
+    state.strict_options = options.strict_options
+    warn_if_unknown_model(options.model)
+
+
+def _checked_output(output: str | None, *, force: bool) -> pathlib.Path:
+    """The file ``-o`` names, checked before any request is sent (so before any cost).
+
+    Raises:
+        click.UsageError: no ``-o``.
+        InputError: its directory cannot be made or written, or it exists without *force*.
+    """
+    if output is None:
+        raise click.UsageError("Missing option '-o' / '--output'.")
+    path = pathlib.Path(output)
+    if output.endswith(("/", os.sep)) or path.is_dir():
+        path /= DEFAULT_NAME
+    _check_directory(path.parent)
+    _check_overwrite(path, force=force)
+    if not path.suffix:  # saved with the suffix of the bytes, most often .png
+        _check_overwrite(path.with_name(path.name + ".png"), force=force)
+    return path
+
+
+def _check_directory(directory: pathlib.Path) -> None:
+    """Raise `InputError` unless files can be created in *directory* (made if missing)."""
+    existing = directory
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"cannot save into {directory}: {existing} is not a directory")
+    try:
+        # The only reliable test: permissions, read-only mounts and /proc all show here.
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise InputError(f"cannot write to {existing}: {error.strerror or error}") from None
+
+
+def _check_overwrite(path: pathlib.Path, *, force: bool) -> None:
+    """Raise `InputError` if *path* is a directory, or a file and *force* is off."""
+    if path.is_dir():
+        raise InputError(f"cannot save to {path}: it is a directory")
+    if path.exists() and not force:
+        raise InputError(f"{path} exists: pass --force to overwrite it")
 
 
 def _print_text(state: CliState, response: GenerateContentResponse) -> None:
@@ -151,19 +225,27 @@ def _print_text(state: CliState, response: GenerateContentResponse) -> None:
     click.echo(response.text)
 
 
-def _save_all(state: CliState, response: GenerateContentResponse, output: pathlib.Path) -> None:
+def _save_all(
+    state: CliState,
+    response: GenerateContentResponse,
+    output: pathlib.Path,
+    *,
+    force: bool = False,
+) -> None:
     """Print the text, save every final image and print where each went."""
     if response.text:
         click.echo(response.text)
     images = state.guard(response.require_images)
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        for index, image in enumerate(images, start=1):
-            path = target_path(output, image, index=index, count=len(images))
+    for index, image in enumerate(images, start=1):
+        path = target_path(output, image, index=index, count=len(images))
+        _check_overwrite(path, force=force)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             image.save(path)
-            click.echo(f"saved {path} ({_describe(image)})")
-    except OSError as error:
-        raise state.cli_error(error) from error
+        except OSError as error:
+            # Named by the user's path: the error's own names the temporary file.
+            raise InputError(f"cannot save {path}: {error.strerror or error}") from error
+        click.echo(f"saved {path} ({_describe(image)})")
 
 
 def target_path(

@@ -12,7 +12,7 @@ from routerhub_images._models import MODELS
 from routerhub_images.emulator import DEFAULT_API_KEY, EmulatorConfig, Fault, serve
 from routerhub_images.emulator._server import DEFAULT_HOST, DEFAULT_PORT
 
-from ._errors import CliError
+from ._errors import InputError
 
 UVICORN_MISSING = (
     "the emulator server needs uvicorn: pip install 'routerhub-images[emulator]' "
@@ -122,7 +122,7 @@ def emulator(  # noqa: PLR0917 - click passes one argument per option
     Point a client at it with ROUTERHUB_BASE_URL=http://HOST:PORT and a key it accepts.
     """
     if importlib.util.find_spec("uvicorn") is None:
-        raise CliError(UVICORN_MISSING)
+        raise InputError(UVICORN_MISSING)  # the exit code of every missing extra
     faults = [_fault(name) for name in failures]
     config = EmulatorConfig(
         api_keys=keys or (DEFAULT_API_KEY,),
