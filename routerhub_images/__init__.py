@@ -52,6 +52,7 @@ from ._errors import (
     TLSVerificationError,
     UnauthenticatedError,
     UnavailableError,
+    UnexpectedRedirectError,
     UnknownAPIError,
 )
 from ._images import GeneratedImage, ImageInputError, ImageTypeError
@@ -186,6 +187,7 @@ __all__ = [
     "Timeout",
     "UnauthenticatedError",
     "UnavailableError",
+    "UnexpectedRedirectError",
     "UnknownAPIError",
     "UsageMetadata",
     "__version__",
