@@ -161,6 +161,7 @@ async def test_an_injected_client_that_follows_redirects_does_not_follow_ours() 
     assert len(origin_seen) == 1  # not retried
     assert info.value.code == 307
     assert info.value.location == target_url + PATH
+    assert pickle.loads(pickle.dumps(info.value)).location == target_url + PATH
     assert f"to {target_url}{PATH};" in str(info.value)
     assert "s3cret" not in str(info.value)
 
