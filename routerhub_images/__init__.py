@@ -58,6 +58,7 @@ from ._errors import (
     TLSVerificationError,
     UnauthenticatedError,
     UnavailableError,
+    UnexpectedRedirectError,
     UnknownAPIError,
 )
 from ._images import GeneratedImage, ImageInputError, ImageTypeError
@@ -193,6 +194,7 @@ __all__ = [
     "Timeout",
     "UnauthenticatedError",
     "UnavailableError",
+    "UnexpectedRedirectError",
     "UnknownAPIError",
     "UsageMetadata",
     "__version__",

@@ -24,6 +24,7 @@ from ._errors import (
     MissingAPIKeyError,
     ResponseError,
     api_error_from_http,
+    redactor,
     request_id_from,
 )
 from ._images import GeneratedImage, max_file_bytes
@@ -72,10 +73,11 @@ _IMAGE_TYPES = "bytes, bytearray, memoryview, a path (str or os.PathLike), Part 
 class _Secret:
     """Holds the API key; its repr never shows it."""
 
-    __slots__ = ("value",)
+    __slots__ = ("redact", "value")
 
     def __init__(self, value: str):
         self.value = value
+        self.redact = redactor(value)
 
     def __repr__(self) -> str:
         return "<redacted>"
@@ -102,6 +104,13 @@ def _resolve_key(api_key: str | None) -> _Secret:
         )
     if any(ch.isspace() for ch in key) or not key.isprintable():
         raise MissingAPIKeyError("the API key contains whitespace or control characters")
+    if not key.isascii():
+        # Not the character: it may be the key's own. Usually a pasted smart quote.
+        position = next(i for i, ch in enumerate(key) if not ch.isascii())
+        raise MissingAPIKeyError(
+            f"the API key has a non-ASCII character (at position {position + 1} of "
+            f"{len(key)}; a smart quote pasted from a web page?): headers take ASCII only"
+        )
     return _Secret(key)
 
 
@@ -138,7 +147,8 @@ class AsyncImageClient:
             client sets.
         default_model: Model used when a call names none.
         allow_insecure_http: Allow sending the key over ``http://`` to a host that is
-            not loopback.
+            not loopback, and through the environment's proxy (without it, an
+            ``http://`` call goes through no proxy).
         strict_options: Reject aspect ratios / image sizes a known model does not
             support (set False for values newer than the library's table).
         max_request_bytes: The largest request body sent, 100 MB by default (the
@@ -147,9 +157,11 @@ class AsyncImageClient:
             up to the size whose base64 fits. ``None`` for no limit.
 
     Raises:
-        MissingAPIKeyError: No key passed and ``$ROUTERHUB_API_KEY`` is unset.
+        MissingAPIKeyError: No key passed and ``$ROUTERHUB_API_KEY`` is unset, or a
+            key that cannot go into a header (whitespace, a non-ASCII character).
         InsecureTransportError: ``http://`` to a remote host without opt-in.
-        ConfigurationError: ``base_url`` is not a plain http(s) URL.
+        ConfigurationError: ``base_url`` is not a plain http(s) URL, or carries
+            credentials (``user:pw@``).
         InvalidInputError: a bad ``auth``, ``timeout``, ``max_retries``,
             ``transport``, ``limits``, ``default_headers`` or ``max_request_bytes``, or
             ``limits`` with an ``http_client`` or a transport object (whose pools have
@@ -180,6 +192,8 @@ class AsyncImageClient:
         self.max_request_bytes = _checked_max_bytes(max_request_bytes)
         url = base_url or os.environ.get(consts.BASE_URL_ENV) or consts.DEFAULT_BASE_URL
         self.base_url = check_base_url(url, allow_insecure=allow_insecure_http)
+        # The key in clear text goes through no proxy unless the caller opted in.
+        clear_text = self.base_url.startswith("http://")
         self.auth = auth
         self.default_model = normalize_model_name(default_model)
         self.strict_options = strict_options
@@ -206,6 +220,7 @@ class AsyncImageClient:
             http_client=http_client,
             transport=transport,
             limits=make_limits(limits),
+            trust_env=allow_insecure_http or not clear_text,
         )
 
     def __repr__(self) -> str:
@@ -497,16 +512,32 @@ def _with_max_retries(policy: RetryPolicy, max_retries: int | None) -> RetryPoli
 
 def _parse(answer: HTTPAnswer, key: _Secret) -> GenerateContentResponse:
     if answer.status_code >= 300:
-        # Some proxies echo the key they rejected; keep it out of messages and logs.
-        body = answer.content.replace(key.value.encode(), b"<redacted>")
+        # Some proxies echo the key they rejected, even JSON-escaped: keep it out of
+        # the error (and of the response kept on it), its logs and pickles.
+        answer = answer.redacted(key.redact)
         raise api_error_from_http(
-            answer.status_code, answer.headers, body, response=answer.response
+            answer.status_code,
+            answer.headers,
+            answer.content,
+            response=answer.response,
+            secret=key.value,
         )
     try:
         return GenerateContentResponse.from_json(answer.content)
     except ResponseError as exc:
         exc.http_status = answer.status_code
+        if answer.redacted(key.redact) is not answer:
+            _redact_error_text(exc, key)
         raise
+
+
+def _redact_error_text(error: ResponseError, key: _Secret) -> None:
+    """Take the key out of a parse error's message, and drop the parser's own error."""
+    error.message = key.redact(error.message)
+    error.args = (error.message,)
+    # The parser's exception may quote the value that held the key.
+    error.__cause__ = None
+    error.__suppress_context__ = True
 
 
 def _prompt_part(prompt: str) -> Part:

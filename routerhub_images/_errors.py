@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -54,9 +55,11 @@ __all__ = [
     "TLSVerificationError",
     "UnauthenticatedError",
     "UnavailableError",
+    "UnexpectedRedirectError",
     "UnknownAPIError",
     "api_error_from_http",
     "one_line",
+    "redactor",
 ]
 
 
@@ -436,6 +439,19 @@ class UnknownAPIError(APIStatusError):
     google_status = "UNKNOWN"
 
 
+class UnexpectedRedirectError(APIStatusError):
+    """A 3xx answer: the client never follows a redirect, and never retries one.
+
+    Following it would send the key to wherever the server points. ``location`` is
+    the address it pointed to, without credentials, query or fragment (None when the
+    answer named none); set ``base_url`` to the final address instead.
+    """
+
+    def __init__(self, message: str, *, location: str | None = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.location = location
+
+
 _BY_STATUS: Mapping[str, type[APIStatusError]] = {
     cls.google_status: cls
     for cls in (
@@ -495,8 +511,12 @@ def one_line(text: str, limit: int = ERROR_EXCERPT_CHARS) -> str:
     return line if len(line) <= limit else line[:limit] + "..."
 
 
-def _excerpt(body: bytes) -> str:
-    text = body[: ERROR_EXCERPT_CHARS * 4].decode("utf-8", "replace")
+def _excerpt(body: bytes, redact: Callable[[str], str], margin: int) -> str:
+    window = ERROR_EXCERPT_CHARS * 4
+    text = redact(body[:window].decode("utf-8", "replace"))
+    if len(body) > window and margin:
+        # A secret cut by the window's end escapes the redaction: drop where it may be.
+        text = text[:-margin]
     return one_line(text) or "(empty body)"
 
 
@@ -514,6 +534,74 @@ def _error_object(body: bytes) -> Mapping[str, Any] | None:
     return None
 
 
+REDACTED = "<redacted>"
+"""What the API key is replaced with in an error's text, details and headers."""
+
+
+def _char_forms(char: str) -> str:
+    code = ord(char)
+    literal = re.escape(char)
+    # As sent, JSON-escaped (\u0072, or \/ and friends) or percent-encoded (%72).
+    return rf"(?:{literal}|\\(?:u(?i:{code:04x})|{literal})|%(?i:{code:02x}))"
+
+
+def redactor(secret: str) -> Callable[[str], str]:
+    """A function replacing ``secret`` in a text, in clear, JSON-escaped or percent-encoded.
+
+    For text that came from the server, which may echo the key it was sent.
+    """
+    pattern = re.compile("".join(_char_forms(char) for char in secret))
+    return lambda text: pattern.sub(REDACTED, text)
+
+
+def _redact_json(value: Any, redact: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {redact(str(k)): _redact_json(v, redact) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_json(item, redact) for item in value]
+    return value
+
+
+def _no_redaction(text: str) -> str:
+    return text
+
+
+def _redirect_target(location: str | None, redact: Callable[[str], str]) -> str | None:
+    """Where a redirect pointed, without userinfo, query or fragment (which may hold secrets)."""
+    if not location:
+        return None
+    try:
+        url = urllib.parse.urlsplit(location)
+        host = url.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if url.port is not None:
+            netloc += f":{url.port}"
+    except ValueError:
+        return "(an unreadable Location)"
+    return redact(urllib.parse.urlunsplit((url.scheme, netloc, url.path, "", "")))
+
+
+def _redirect_error(
+    code: int,
+    headers: Mapping[str, str],
+    redact: Callable[[str], str],
+    response: httpx.Response | None,
+) -> UnexpectedRedirectError:
+    location = _redirect_target(headers.get("location"), redact)
+    where = f"to {location}" if location else "without a Location"
+    return UnexpectedRedirectError(
+        f"the server redirected {where}; the client does not follow redirects (the key "
+        "would go along): set base_url to the final address",
+        location=location,
+        code=code,
+        headers=headers,
+        request_id=request_id_from(headers),
+        response=response,
+    )
+
+
 def request_id_from(headers: Mapping[str, str]) -> str | None:
     """The server's request id from the first known header present."""
     for name in REQUEST_ID_HEADERS:
@@ -529,14 +617,25 @@ def api_error_from_http(
     body: bytes,
     *,
     response: httpx.Response | None = None,
+    secret: str | None = None,
 ) -> APIStatusError:
-    """Build the typed error for a non-2xx answer; never raises on a strange body."""
-    headers = {name.lower(): value for name, value in headers.items()}
+    """Build the typed error for a non-2xx answer; never raises on a strange body.
+
+    A 3xx is an `UnexpectedRedirectError`. With ``secret`` (the API key), every trace
+    of it is taken out of the message, details and headers, after they are decoded.
+    """
+    redact = redactor(secret) if secret else _no_redaction
+    headers = {name.lower(): redact(value) for name, value in headers.items()}
+    if 300 <= code < 400:
+        return _redirect_error(code, headers, redact, response)
     error = _error_object(body)
+    if error is not None:
+        error = _redact_json(error, redact)
     status = _str_or_none(error.get("status")) if error else None
     message = _str_or_none(error.get("message")) if error else None
     if not message:
-        message = _excerpt(body)
+        # The longest form of the secret in a body: every character \uXXXX-escaped.
+        message = _excerpt(body, redact, margin=6 * len(secret or ""))
     cls = error_class(code, status)
     return cls(
         message,

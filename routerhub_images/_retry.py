@@ -39,6 +39,7 @@ from ._errors import (
     ResourceExhaustedError,
     RouterHubError,
     TLSVerificationError,
+    UnexpectedRedirectError,
 )
 
 __all__ = [
@@ -219,6 +220,8 @@ def _is_retryable(policy: RetryPolicy, error: BaseException) -> bool:
 
 
 def _is_retryable_status(policy: RetryPolicy, error: APIStatusError) -> bool:
+    if isinstance(error, UnexpectedRedirectError):
+        return False
     if isinstance(error, InsufficientCreditError):
         return False
     if isinstance(error, ResourceExhaustedError) and error.is_daily_quota:

@@ -126,6 +126,31 @@ class HTTPAnswer:
     content: bytes
     response: httpx.Response = attrs.field(repr=False, eq=False)
 
+    def redacted(self, redact: Callable[[str], str]) -> HTTPAnswer:
+        """This answer with ``redact`` applied to its headers and body (self if unchanged).
+
+        The response is rebuilt around the redacted body, so the one kept on an error
+        does not hold what was taken out.
+        """
+        # surrogateescape: any bytes round-trip, so a binary body is left as it was.
+        text = self.content.decode("utf-8", "surrogateescape")
+        content = redact(text).encode("utf-8", "surrogateescape")
+        headers = [(k, redact(v)) for k, v in self.response.headers.multi_items()]
+        if content == self.content and headers == self.response.headers.multi_items():
+            return self
+        # The body is decoded and its length changed: drop the headers saying otherwise.
+        stale = ("content-encoding", "content-length", "transfer-encoding")
+        kept = [(k, v) for k, v in headers if k.lower() not in stale]
+        response = httpx.Response(
+            self.status_code, headers=kept, content=content, request=self.response.request
+        )
+        return HTTPAnswer(
+            status_code=self.status_code,
+            headers={k.lower(): redact(v) for k, v in self.headers.items()},
+            content=content,
+            response=response,
+        )
+
 
 def default_limits() -> Limits:
     """The pool limits of a client that sets none (`_constants`)."""
@@ -249,24 +274,46 @@ def _is_loopback(host: str) -> bool:
 INSECURE_HTTP_HINT = "pass allow_insecure_http=True"
 """How an `InsecureTransportError` says to send the key over ``http://`` anyway."""
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _shown(base_url: str) -> str:
+    """``base_url`` for an error message: anything that may be credentials left out."""
+    _, at, rest = base_url.rpartition("@")
+    if not at:
+        return base_url
+    scheme = _SCHEME.match(base_url)
+    return (scheme.group() if scheme else "") + rest
+
 
 def check_base_url(base_url: str, *, allow_insecure: bool) -> str:
     """Validate the base URL; refuse clear-text ``http://`` to a non-loopback host.
 
+    No error message quotes credentials the URL may carry.
+
     Raises:
         InsecureTransportError: ``http://`` to another host without ``allow_insecure``.
-        ConfigurationError: the URL is malformed, not http(s), or has a query or fragment
-            (paths are appended to it).
+        ConfigurationError: the URL is malformed, not http(s), has a query or fragment
+            (paths are appended to it), or carries credentials (``user:pw@``).
     """
     if not isinstance(base_url, str):
         raise ConfigurationError(f"base_url must be a str, not {type(base_url).__name__}")
     try:
         url = httpx.URL(base_url)
     except httpx.InvalidURL as exc:
-        raise ConfigurationError(f"base_url {base_url!r} is not a valid URL: {exc}") from None
+        # httpx's message may quote a piece of the userinfo.
+        reason = "" if "@" in base_url else f": {exc}"
+        raise ConfigurationError(
+            f"base_url {_shown(base_url)!r} is not a valid URL{reason}"
+        ) from None
+    if url.userinfo:
+        raise ConfigurationError(
+            "base_url must not carry credentials (user:password@): the API key is the "
+            f"credential; got {_shown(base_url)!r}"
+        )
     if url.scheme not in ("http", "https") or not url.host or url.query or url.fragment:
         raise ConfigurationError(
-            f"base_url must be an http(s) URL without query or fragment, got {base_url!r}"
+            f"base_url must be an http(s) URL without query or fragment, got {_shown(base_url)!r}"
         )
     if url.scheme == "http" and not _is_loopback(url.host) and not allow_insecure:
         raise InsecureTransportError(
@@ -446,7 +493,7 @@ def _env_proxy(base_url: str) -> httpx.Proxy | None:
     return proxy
 
 
-def _aiohttp_factory(base_url: str) -> TransportFactory:
+def _aiohttp_factory(base_url: str, *, trust_env: bool) -> TransportFactory:
     try:  # an optional extra
         import aiohttp  # noqa: PLC0415
         from httpx_aiohttp import AiohttpTransport  # noqa: PLC0415
@@ -497,16 +544,19 @@ def _aiohttp_factory(base_url: str) -> TransportFactory:
                 "transport='aiohttp' runs on asyncio only; under trio use transport='httpx'"
             )
         # The ClientSession is created on the first request, so on the pool's own loop.
-        return WholeBodyTransport(limits=limits, proxy=_env_proxy(base_url))
+        proxy = _env_proxy(base_url) if trust_env else None
+        return WholeBodyTransport(limits=limits, proxy=proxy)
 
     return factory
 
 
-def _transport_factory(choice: TransportChoice | None, base_url: str) -> TransportFactory:
+def _transport_factory(
+    choice: TransportChoice | None, base_url: str, *, trust_env: bool
+) -> TransportFactory:
     if choice is None or (isinstance(choice, str) and choice == "httpx"):
         return lambda _: None  # httpx builds its own pool
     if isinstance(choice, str) and choice == "aiohttp":
-        return _aiohttp_factory(base_url)
+        return _aiohttp_factory(base_url, trust_env=trust_env)
     if isinstance(choice, httpx.AsyncBaseTransport):
         return lambda _: choice
     raise InvalidInputError(
@@ -516,6 +566,9 @@ def _transport_factory(choice: TransportChoice | None, base_url: str) -> Transpo
 
 class Transport:
     """Sends POSTs with auth through a pooled ``httpx.AsyncClient`` per event loop.
+
+    The pools built here read the environment (proxies, CA bundle) only with
+    ``trust_env``; redirects are never followed, whatever client is used.
 
     Raises:
         InvalidInputError: ``transport`` is not a `TransportChoice`.
@@ -532,15 +585,17 @@ class Transport:
         http_client: httpx.AsyncClient | None = None,
         transport: TransportChoice | None = None,
         limits: Limits | None = None,
+        trust_env: bool = True,
     ):
         self._base_url = base_url
+        self._trust_env = trust_env
         self._auth_headers = dict(auth_headers)
         self._headers = {**(headers or {}), **self._auth_headers}
         self._headers["content-type"] = "application/json"
         self._timeout = timeout
         self._injected = http_client
         self._limits = limits or default_limits()
-        self._make_transport = _transport_factory(transport, base_url)
+        self._make_transport = _transport_factory(transport, base_url, trust_env=trust_env)
         self._own_pool = isinstance(transport, httpx.AsyncBaseTransport)
         self._pools: weakref.WeakKeyDictionary[Any, httpx.AsyncClient] = weakref.WeakKeyDictionary()
         self._guards: weakref.WeakKeyDictionary[Any, AsyncGenerator[None, None]] = (
@@ -564,6 +619,7 @@ class Transport:
             limits=self._limits,
             transport=self._make_transport(self._limits),
             headers={"user-agent": _USER_AGENT},
+            trust_env=self._trust_env,
         )
 
     async def _pool(self) -> httpx.AsyncClient:
@@ -601,7 +657,8 @@ class Transport:
             extensions=extensions,
         )
         try:
-            response = await pool.send(request)
+            # An injected client may follow redirects: the key would go along.
+            response = await pool.send(request, follow_redirects=False)
         except httpx.RequestError as exc:  # transport failures, undecodable bodies, redirects
             raise _map_error(exc) from None
         except Exception as exc:  # aiohttp errors that httpx-aiohttp lets through
