@@ -50,6 +50,8 @@ BACKOFF_EXP_BASE = 2.0
 """Growth factor of the backoff cap per attempt."""
 RETRY_DEADLINE = 600.0
 """Seconds: the overall budget of one call, attempts and waits included."""
+MAX_SERVER_DELAY = 300.0
+"""Seconds: the longest server-told wait (RetryInfo, Retry-After) a call will sit out."""
 
 ERROR_EXCERPT_CHARS = 200
 """Characters of a non-JSON error body quoted in an exception message."""
