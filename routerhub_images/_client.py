@@ -23,6 +23,7 @@ from ._errors import (
     MissingAPIKeyError,
     ResponseError,
     api_error_from_http,
+    api_error_in_success,
     request_id_from,
 )
 from ._images import GeneratedImage
@@ -465,16 +466,30 @@ def _with_max_retries(policy: RetryPolicy, max_retries: int | None) -> RetryPoli
 
 def _parse(answer: HTTPAnswer, key: _Secret) -> GenerateContentResponse:
     if answer.status_code >= 300:
-        # Some proxies echo the key they rejected; keep it out of messages and logs.
-        body = answer.content.replace(key.value.encode(), b"<redacted>")
         raise api_error_from_http(
-            answer.status_code, answer.headers, body, response=answer.response
+            answer.status_code, answer.headers, _redacted(answer, key), response=answer.response
         )
     try:
-        return GenerateContentResponse.from_json(answer.content)
+        response = GenerateContentResponse.from_json(answer.content)
     except ResponseError as exc:
         exc.http_status = answer.status_code
+        _raise_error_envelope(answer, key)  # [{"error": ...}] is no response either
         raise
+    if not response.candidates and "error" in response.extra:
+        _raise_error_envelope(answer, key)
+    return response
+
+
+def _raise_error_envelope(answer: HTTPAnswer, key: _Secret) -> None:
+    """Raise the API error a 2xx body holds instead of a response, if it holds one."""
+    error = api_error_in_success(answer.headers, _redacted(answer, key), response=answer.response)
+    if error is not None:
+        raise error from None
+
+
+def _redacted(answer: HTTPAnswer, key: _Secret) -> bytes:
+    # Some proxies echo the key they rejected; keep it out of messages and logs.
+    return answer.content.replace(key.value.encode(), b"<redacted>")
 
 
 def _prompt_part(prompt: str) -> Part:
