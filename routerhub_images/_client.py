@@ -24,6 +24,7 @@ from ._errors import (
     MissingAPIKeyError,
     ResponseError,
     api_error_from_http,
+    api_error_in_success,
     redactor,
     request_id_from,
 )
@@ -523,12 +524,26 @@ def _parse(answer: HTTPAnswer, key: _Secret) -> GenerateContentResponse:
             secret=key.value,
         )
     try:
-        return GenerateContentResponse.from_json(answer.content)
+        response = GenerateContentResponse.from_json(answer.content)
     except ResponseError as exc:
         exc.http_status = answer.status_code
+        _raise_error_envelope(answer, key)  # [{"error": ...}] is no response either
         if answer.redacted(key.redact) is not answer:
             _redact_error_text(exc, key)
         raise
+    if not response.candidates and "error" in response.extra:
+        _raise_error_envelope(answer, key)
+    return response
+
+
+def _raise_error_envelope(answer: HTTPAnswer, key: _Secret) -> None:
+    """Raise the API error a 2xx body holds instead of a response, if it holds one."""
+    answer = answer.redacted(key.redact)
+    error = api_error_in_success(
+        answer.headers, answer.content, response=answer.response, secret=key.value
+    )
+    if error is not None:
+        raise error from None
 
 
 def _redact_error_text(error: ResponseError, key: _Secret) -> None:

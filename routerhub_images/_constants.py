@@ -50,6 +50,8 @@ BACKOFF_EXP_BASE = 2.0
 """Growth factor of the backoff cap per attempt."""
 RETRY_DEADLINE = 600.0
 """Seconds: the overall budget of one call, attempts and waits included."""
+MAX_SERVER_DELAY = 300.0
+"""Seconds: the longest server-told wait (RetryInfo, Retry-After) a call will sit out."""
 
 MAX_REQUEST_BYTES = 100_000_000
 """Bytes: the largest request body the client sends (``max_request_bytes``).

@@ -646,3 +646,25 @@ def api_error_from_http(
         request_id=request_id_from(headers),
         response=response,
     )
+
+
+def api_error_in_success(
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    response: httpx.Response | None = None,
+    secret: str | None = None,
+) -> APIStatusError | None:
+    """The typed error of a 2xx whose body is Google's error envelope; None for any other.
+
+    The envelope's ``code`` stands for the HTTP status (500 when it is not an HTTP error
+    code: an error sent as a success is the server's fault); its ``status`` picks the
+    class, as for a non-2xx answer, so the same retry rules apply.
+    """
+    error = _error_object(body)
+    if error is None:
+        return None
+    code = error.get("code")
+    if not isinstance(code, int) or isinstance(code, bool) or not 400 <= code <= 599:
+        code = 500
+    return api_error_from_http(code, headers, body, response=response, secret=secret)

@@ -28,6 +28,7 @@ from ._constants import (
     BACKOFF_MAX,
     LOGGER_NAME,
     MAX_RETRIES,
+    MAX_SERVER_DELAY,
     RETRY_DEADLINE,
 )
 from ._errors import (
@@ -97,6 +98,12 @@ def _non_negative_or_none(
         raise ValueError(msg)
 
 
+def _finite_non_negative(_instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not 0 <= value < math.inf:
+        msg = f"'{attribute.name}' must be finite and >= 0: {value!r}"
+        raise ValueError(msg)
+
+
 @attrs.frozen(kw_only=True)
 class RetryPolicy:
     """When and how long to wait before trying a failed call again.
@@ -113,17 +120,24 @@ class RetryPolicy:
        failure) and ``random()`` is uniform in ``[0, 1)``.
 
     Whatever the source, a wait that would end past ``deadline`` means giving up at
-    once rather than sleeping past the caller's budget.
+    once rather than sleeping past the caller's budget. A server-told wait (1. or 2.)
+    longer than ``max_server_delay`` also means giving up at once, with the server's
+    error: the server asked for a long pause, and retrying sooner would only hammer
+    it. A delay too large for a float counts as longer; an unreadable one is ignored
+    (the backoff applies). So with ``deadline=None`` too, every wait is finite.
 
     Args:
         max_retries: Retries after the first attempt; ``0`` disables retrying.
             Defaults to `MAX_RETRIES`.
         initial: Seconds, the backoff cap of the first retry (`BACKOFF_INITIAL`).
         max_backoff: Seconds, the largest backoff cap (`BACKOFF_MAX`). Server-chosen
-            waits are not capped by it; ``deadline`` bounds them instead.
+            waits are not capped by it; ``max_server_delay`` and ``deadline`` bound them.
         exp_base: Growth factor of the cap per attempt, at least 1 (`BACKOFF_EXP_BASE`).
         deadline: Seconds, the overall budget of one call, attempts and waits
             included (`RETRY_DEADLINE`); None for no budget.
+        max_server_delay: Seconds, finite, the longest server-told wait a call sits
+            out (`MAX_SERVER_DELAY`); a longer one gives up at once. It also bounds
+            the wait for the client-wide cooldown before each attempt.
         retry_statuses: Google statuses (``error.status``) that are retried.
         retry_http_codes: HTTP codes retried when the error body named no status.
         retry_sent_requests: Whether to retry a read or write timeout, or a
@@ -133,7 +147,8 @@ class RetryPolicy:
             known to precede sending are always retried.
 
     Raises:
-        ValueError: A number is negative, or ``exp_base`` is below 1.
+        ValueError: A number is negative, ``max_server_delay`` is not finite, or
+            ``exp_base`` is below 1.
     """
 
     max_retries: int = attrs.field(
@@ -143,6 +158,7 @@ class RetryPolicy:
     max_backoff: float = attrs.field(default=BACKOFF_MAX, validator=_non_negative)
     exp_base: float = attrs.field(default=BACKOFF_EXP_BASE, validator=attrs.validators.ge(1.0))
     deadline: float | None = attrs.field(default=RETRY_DEADLINE, validator=_non_negative_or_none)
+    max_server_delay: float = attrs.field(default=MAX_SERVER_DELAY, validator=_finite_non_negative)
     retry_statuses: frozenset[str] = attrs.field(default=DEFAULT_RETRY_STATUSES, converter=_str_set)
     retry_http_codes: frozenset[int] = attrs.field(
         default=DEFAULT_RETRY_HTTP_CODES, converter=_int_set
@@ -284,10 +300,20 @@ def _decide(
     if not _is_retryable(policy, error):
         return _Decision(None, "not retryable")
     delay, source = _server_delay(error, now) or (_backoff(policy, attempt, random), _BACKOFF)
+    refusal = _refusal(policy, delay, source, elapsed)
+    return _Decision(delay, source) if refusal is None else _Decision(None, refusal)
+
+
+def _refusal(policy: RetryPolicy, delay: float, source: str, elapsed: float) -> str | None:
+    """Why a wait of ``delay`` seconds must not happen, or None when it may."""
+    if source != _BACKOFF and not delay <= policy.max_server_delay:  # `not <=`: NaN too
+        return (
+            f"a {delay:.2f} s wait ({source}) exceeds max_server_delay={policy.max_server_delay:g}"
+        )
     if policy.deadline is not None and elapsed + delay > policy.deadline:
         left = max(0.0, policy.deadline - elapsed)
-        return _Decision(None, f"a {delay:.2f} s wait ({source}) exceeds the {left:.2f} s left")
-    return _Decision(delay, source)
+        return f"a {delay:.2f} s wait ({source}) exceeds the {left:.2f} s left"
+    return None
 
 
 def retry_delay(
@@ -313,7 +339,8 @@ def retry_delay(
     timeout, and anything else (`ResponseError`, programming errors, cancellation).
 
     The wait is the server's RetryInfo delay, else its ``Retry-After`` header, else
-    ``random() * min(max_backoff, initial * exp_base ** (attempt - 1))``.
+    ``random() * min(max_backoff, initial * exp_base ** (attempt - 1))``. A server
+    delay above ``policy.max_server_delay`` (or too large for a float) gives up.
 
     Args:
         policy: The rules to apply.
@@ -325,7 +352,8 @@ def retry_delay(
 
     Returns:
         The wait in seconds; None after ``max_retries`` retries, for an error that is
-        not retried, or when the wait would end past ``policy.deadline``.
+        not retried, for a server delay above ``policy.max_server_delay``, or when the
+        wait would end past ``policy.deadline``.
     """
     return _decide(policy, error, attempt=attempt, elapsed=elapsed, random=random, now=now).delay
 
@@ -393,7 +421,13 @@ class Cooldown:
     _until: float = attrs.field(default=-math.inf, init=False)
 
     def open_for(self, seconds: float) -> None:
-        """Close the gate for ``seconds`` from now; extends a pause, never shortens it."""
+        """Close the gate for ``seconds`` from now; extends a pause, never shortens it.
+
+        A pause that is not a finite positive number is ignored: the gate never
+        closes for ever.
+        """
+        if not 0 < seconds < math.inf:
+            return
         self._until = max(self._until, self.monotonic() + seconds)
 
     def remaining(self) -> float:
@@ -550,7 +584,10 @@ class _Run:
     async def wait_for_cooldown(self) -> None:
         if self.cooldown is None or self.instant:
             return
-        self.backoff += await self.cooldown.wait(sleep=self.clock.sleep, limit=self.budget_left())
+        budget = self.budget_left()
+        limit = self.policy.max_server_delay
+        limit = limit if budget is None else min(limit, budget)
+        self.backoff += await self.cooldown.wait(sleep=self.clock.sleep, limit=limit)
 
     def next_delay(self, error: Exception) -> float | None:
         decision = _decide(
@@ -640,7 +677,8 @@ async def call_with_retries(
 ) -> tuple[T, RetryStats]:
     """Await ``attempt()`` until it succeeds or `retry_delay` says to give up.
 
-    Before each attempt the call waits out ``cooldown`` (never past the deadline).
+    Before each attempt the call waits out ``cooldown``, never past the deadline nor
+    for more than ``policy.max_server_delay``.
     After a retryable failure it waits the server's RetryInfo delay, else its
     ``Retry-After``, else ``random() * min(max_backoff, initial * exp_base **
     (attempt - 1))`` seconds; a 429 with a server delay also opens ``cooldown`` for

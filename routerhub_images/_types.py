@@ -18,7 +18,13 @@ from . import _constants as consts
 from . import _wire
 from ._enums import IMAGE_WITHHELD_REASONS, Role
 from ._errors import CallInfo, InvalidInputError, NoImageError, PromptBlockedError
-from ._images import GeneratedImage, check_image_bytes, max_file_bytes, read_image_file
+from ._images import (
+    GeneratedImage,
+    check_image_bytes,
+    max_file_bytes,
+    read_image_file,
+    sniff_mime_type,
+)
 
 __all__ = [
     "Blob",
@@ -46,6 +52,8 @@ DEFAULT_MAX_FILE_BYTES = max_file_bytes(consts.MAX_REQUEST_BYTES)
 """The largest image file read by default: its base64 fits in `MAX_REQUEST_BYTES`."""
 
 M = TypeVar("M", bound="WireModel")
+
+_OCTET_STREAM = "application/octet-stream"
 
 
 class WireModel:
@@ -98,11 +106,20 @@ def _as_tuple(values: Iterable[Any]) -> tuple[Any, ...]:
 
 @attrs.frozen(kw_only=True)
 class Blob(WireModel):
-    """Inline bytes with their MIME type (``inlineData``); base64 on the wire."""
+    """Inline bytes with their MIME type (``inlineData``); base64 on the wire.
 
-    mime_type: str
+    A ``mime_type`` left empty (an answer without ``mimeType``) is sniffed from the
+    bytes: ``image/png`` for a PNG, ``application/octet-stream`` when unknown.
+    """
+
+    mime_type: str = ""
     data: bytes = attrs.field(repr=lambda data: f"<{len(data)} bytes>")
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.mime_type:  # attrs' documented way to set a field of a frozen class
+            sniffed = sniff_mime_type(self.data) if isinstance(self.data, bytes) else None
+            object.__setattr__(self, "mime_type", sniffed or _OCTET_STREAM)
 
 
 @attrs.frozen(kw_only=True)

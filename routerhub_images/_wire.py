@@ -5,6 +5,7 @@
   defaults apply and nothing is baked into the client;
 - ``bytes`` travel as base64: we send the standard padded alphabet and accept the
   standard and URL-safe alphabets, padded or not (proto3 JSON allows all of them);
+- ``null`` stands for a field's default (None, an empty tuple), as in proto3 JSON;
 - keys this version does not know are kept in each object's ``extra`` dict and sent
   back on unstructure (known fields win), so replaying a model turn loses nothing;
 - scalars are checked strictly: cattrs' defaults would turn ``"false"`` into True or a
@@ -274,6 +275,22 @@ def _has_extra(cls: type[Any]) -> bool:
     return any(f.name == EXTRA_FIELD for f in attrs.fields(cls))
 
 
+def _defaulted_names(cls: type[Any]) -> frozenset[str]:
+    """The wire keys of the fields of ``cls`` that have a default."""
+    return frozenset(
+        camel(f.name)
+        for f in attrs.fields(cls)
+        if _is_wire_field(f) and f.default is not attrs.NOTHING
+    )
+
+
+def _without_nulls(value: Mapping[str, Any], defaulted: frozenset[str]) -> Mapping[str, Any]:
+    """``value`` without the nulls of fields with a default: proto3 JSON reads them as unset."""
+    if None not in value.values():
+        return value
+    return {k: v for k, v in value.items() if v is not None or k not in defaulted}
+
+
 def _make_structure_hook(
     converter: cattrs.Converter, cls: type[Any], *, strict: bool, request_rules: bool
 ) -> Callable[[Any, Any], Any]:
@@ -283,12 +300,13 @@ def _make_structure_hook(
     }
     base = make_dict_structure_fn(cls, converter, **overrides)  # type: ignore[arg-type]
     known = wire_names(cls)
+    defaulted = _defaulted_names(cls)
     keep_extra = _has_extra(cls)
 
     def structure(value: Any, target: Any) -> Any:
         if not isinstance(value, Mapping):
             raise ValueError(f"expected a JSON object, got {type(value).__name__}")
-        instance = base(value, target)
+        instance = base(_without_nulls(value, defaulted), target)
         unknown = {k: v for k, v in value.items() if k not in known}
         if unknown and strict:
             raise UnknownFieldsError(f"unknown fields: {sorted(unknown)}")

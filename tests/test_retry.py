@@ -392,7 +392,7 @@ def test_server_delay_past_the_deadline_gives_up() -> None:
     """When the server asks for more than the budget left, give up at once."""
     error = api_error(429, "RESOURCE_EXHAUSTED", details=[retry_info(700)])
     assert decide(error) is None
-    assert decide(error, RetryPolicy(deadline=None)) == 700.0
+    assert decide(error, RetryPolicy(deadline=None, max_server_delay=700.0)) == 700.0
 
 
 def test_backoff_past_the_deadline_gives_up() -> None:
