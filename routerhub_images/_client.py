@@ -41,6 +41,7 @@ from ._transport import (
     TransportChoice,
     check_base_url,
     check_headers,
+    check_max_response_bytes,
     make_limits,
     make_timeout,
 )
@@ -146,6 +147,10 @@ class AsyncImageClient:
         default_headers: Extra headers sent with every request (attribution, tracing);
             not the key's header, ``content-type`` or ``content-length``, which the
             client sets.
+        max_response_bytes: The most bytes of an answer's body the client reads,
+            counted decoded (after gzip), error answers included; 256 MiB by default
+            (`MAX_RESPONSE_BYTES`: a few 4K images as base64). Past it the call raises
+            `ResponseTooLargeError` and the connection is dropped.
         default_model: Model used when a call names none.
         allow_insecure_http: Allow sending the key over ``http://`` to a host that is
             not loopback, and through the environment's proxy (without it, an
@@ -164,9 +169,9 @@ class AsyncImageClient:
         ConfigurationError: ``base_url`` is not a plain http(s) URL, or carries
             credentials (``user:pw@``).
         InvalidInputError: a bad ``auth``, ``timeout``, ``max_retries``,
-            ``transport``, ``limits``, ``default_headers`` or ``max_request_bytes``, or
-            ``limits`` with an ``http_client`` or a transport object (whose pools have
-            their own).
+            ``transport``, ``limits``, ``default_headers``, ``max_response_bytes`` or
+            ``max_request_bytes``, or ``limits`` with an ``http_client`` or a transport
+            object (whose pools have their own).
         MissingDependencyError: ``transport="aiohttp"`` but ``httpx-aiohttp`` is not
             installed.
     """
@@ -184,6 +189,7 @@ class AsyncImageClient:
         transport: TransportChoice = "httpx",
         limits: Limits | None = None,
         default_headers: Mapping[str, str] | None = None,
+        max_response_bytes: int = consts.MAX_RESPONSE_BYTES,
         default_model: str = consts.DEFAULT_MODEL,
         allow_insecure_http: bool = False,
         strict_options: bool = True,
@@ -222,6 +228,7 @@ class AsyncImageClient:
             transport=transport,
             limits=make_limits(limits),
             trust_env=allow_insecure_http or not clear_text,
+            max_response_bytes=check_max_response_bytes(max_response_bytes),
         )
 
     def __repr__(self) -> str:

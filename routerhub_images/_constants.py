@@ -40,6 +40,13 @@ MAX_KEEPALIVE_CONNECTIONS = 64
 KEEPALIVE_EXPIRY = 30.0
 """Seconds an idle connection is kept."""
 
+MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+"""Bytes of a decoded answer body the client reads at most (256 MiB).
+
+Sized for the largest legitimate answer: a 4K PNG is up to ~50 MB, ~67 MB as base64 in
+JSON, and an answer may hold a few of them.
+"""
+
 MAX_RETRIES = 4
 """Retries after the first attempt (so five attempts in all)."""
 BACKOFF_INITIAL = 1.0

@@ -51,6 +51,7 @@ __all__ = [
     "QuotaViolation",
     "ResourceExhaustedError",
     "ResponseError",
+    "ResponseTooLargeError",
     "RouterHubError",
     "TLSVerificationError",
     "UnauthenticatedError",
@@ -133,6 +134,18 @@ class ResponseError(RouterHubError):
         self.message = message
         self.path = path
         self.http_status = http_status
+
+
+class ResponseTooLargeError(ResponseError):
+    """The answer's body (decoded) is larger than the client's ``max_response_bytes``.
+
+    The connection is dropped as soon as the limit is passed; never retried. ``limit``
+    is the limit in bytes.
+    """
+
+    def __init__(self, message: str, *, limit: int, http_status: int | None = None):
+        super().__init__(message, http_status=http_status)
+        self.limit = limit
 
 
 class NoImageError(RouterHubError):

@@ -121,6 +121,8 @@ class ImageClient:
             ``http_client``: an ``httpx.AsyncClient`` belongs to the loop that made it.
         limits: Connection pool limits (`Limits`), as in `AsyncImageClient`.
         default_headers: Extra headers sent with every request, as in `AsyncImageClient`.
+        max_response_bytes: The most bytes of an answer's body the client reads, as in
+            `AsyncImageClient` (256 MiB by default).
         default_model: Model used when a call names none.
         allow_insecure_http: Allow sending the key over ``http://`` to a host that is
             not loopback.
@@ -147,6 +149,7 @@ class ImageClient:
         transport: TransportChoice = "httpx",
         limits: Limits | None = None,
         default_headers: Mapping[str, str] | None = None,
+        max_response_bytes: int = consts.MAX_RESPONSE_BYTES,
         default_model: str = consts.DEFAULT_MODEL,
         allow_insecure_http: bool = False,
         strict_options: bool = True,
@@ -164,6 +167,7 @@ class ImageClient:
             transport=transport,
             limits=limits,
             default_headers=default_headers,
+            max_response_bytes=max_response_bytes,
             default_model=default_model,
             allow_insecure_http=allow_insecure_http,
             strict_options=strict_options,
@@ -181,6 +185,7 @@ class ImageClient:
             transport=transport,
             limits=limits,
             default_headers=default_headers,
+            max_response_bytes=max_response_bytes,
             default_model=self._settings.default_model,
             allow_insecure_http=allow_insecure_http,
             strict_options=self._settings.strict_options,

@@ -22,6 +22,7 @@ import re
 import ssl
 import sys
 import weakref
+import zlib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Literal, cast
 
@@ -39,6 +40,7 @@ from ._errors import (
     InvalidInputError,
     MissingDependencyError,
     ResponseError,
+    ResponseTooLargeError,
     TLSVerificationError,
     one_line,
 )
@@ -53,6 +55,7 @@ __all__ = [
     "asgi_transport",
     "check_base_url",
     "check_headers",
+    "check_max_response_bytes",
     "make_limits",
     "make_timeout",
 ]
@@ -184,6 +187,17 @@ def make_limits(limits: httpx.Limits | None) -> Limits:
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,
     )
+
+
+def check_max_response_bytes(value: object) -> int:
+    """The caller's ``max_response_bytes``, checked.
+
+    Raises:
+        InvalidInputError: not an integer >= 1.
+    """
+    if not _is_int(value) or cast(int, value) < 1:
+        raise InvalidInputError(f"max_response_bytes must be an integer >= 1, not {value!r}")
+    return cast(int, value)
 
 
 def _is_int(value: object) -> bool:
@@ -367,7 +381,9 @@ def _certificate_failure(exc: BaseException) -> str | None:
     return found
 
 
-def _map_error(exc: httpx.RequestError) -> APIConnectionError | ResponseError:
+def _map_error(
+    exc: httpx.RequestError, *, upload_cut: bool = False
+) -> APIConnectionError | ResponseError:
     kind = type(exc).__name__
     certificate = _certificate_failure(exc)
     if certificate is not None:
@@ -391,20 +407,50 @@ def _map_error(exc: httpx.RequestError) -> APIConnectionError | ResponseError:
         )
     request_sent = not isinstance(exc, httpx.ConnectError)
     detail = one_line(str(exc))
+    if upload_cut and request_sent:
+        # httpcore read nothing after its write failed: the answer (often a 413) was lost.
+        detail = "the server closed the connection during the upload, before any answer" + (
+            f" ({detail})" if detail else ""
+        )
     return APIConnectionError(f"connection failed ({kind}): {detail}", request_sent=request_sent)
 
 
 class _WholeBody(httpx.AsyncByteStream):
-    """A response body read in one call; closing closes the wrapped stream."""
+    """A response body in pieces of ``piece`` bytes or more: in one piece unless larger.
 
-    def __init__(self, inner: httpx.AsyncByteStream, read: Callable[[], Awaitable[bytes]]):
+    ``chunks`` yields the body as it arrives; ``abort`` drops the connection, which
+    closing does when the body was not read to its end (it is not reusable then).
+    Closing closes the wrapped stream.
+    """
+
+    def __init__(
+        self,
+        inner: httpx.AsyncByteStream,
+        chunks: Callable[[], AsyncIterator[bytes]],
+        abort: Callable[[], None],
+        piece: int,
+    ):
         self._inner = inner
-        self._read = read
+        self._chunks = chunks
+        self._abort = abort
+        self._piece = piece
+        self._done = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield await self._read()
+        pieces: list[bytes] = []
+        size = 0
+        async for chunk in self._chunks():
+            pieces.append(chunk)
+            size += len(chunk)
+            if size >= self._piece:
+                yield b"".join(pieces)
+                pieces, size = [], 0
+        self._done = True
+        yield b"".join(pieces)
 
     async def aclose(self) -> None:
+        if not self._done:
+            self._abort()
         await self._inner.aclose()
 
 
@@ -493,7 +539,9 @@ def _env_proxy(base_url: str) -> httpx.Proxy | None:
     return proxy
 
 
-def _aiohttp_factory(base_url: str, *, trust_env: bool) -> TransportFactory:
+def _aiohttp_factory(
+    base_url: str, max_response_bytes: int, *, trust_env: bool
+) -> TransportFactory:
     try:  # an optional extra
         import aiohttp  # noqa: PLC0415
         from httpx_aiohttp import AiohttpTransport  # noqa: PLC0415
@@ -506,10 +554,11 @@ def _aiohttp_factory(base_url: str, *, trust_env: bool) -> TransportFactory:
         """aiohttp under httpx, with a write timeout and whole-body reads.
 
         Requests are sent under the write timeout aiohttp lacks (`_TimedBody`), and
-        httpx gets the body in one piece (aiohttp's ``read``), not in 16 KiB chunks.
-        Chunking costs a copy of every byte and a trip through httpx's decoders per
-        chunk: ~20% of the client CPU of a 2 MB image. aiohttp errors raised by ``read``
-        are mapped by `Transport.post`.
+        the body comes in one piece (`_WholeBody`, joined as aiohttp's ``read`` does),
+        not in 16 KiB chunks, unless it passes ``max_response_bytes``. Chunking costs a
+        copy of every byte and a trip through the decoder per chunk: ~20% of the client
+        CPU of a 2 MB image. aiohttp errors raised while reading are mapped by
+        `Transport.post`.
         """
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -518,7 +567,9 @@ def _aiohttp_factory(base_url: str, *, trust_env: bool) -> TransportFactory:
             answer = getattr(stream, "_aiohttp_response", None)
             # httpx-aiohttp's stream wraps aiohttp's response; another version may not.
             if answer is not None and isinstance(stream, httpx.AsyncByteStream):
-                response.stream = _WholeBody(stream, answer.read)
+                response.stream = _WholeBody(
+                    stream, answer.content.iter_any, answer.close, max_response_bytes
+                )
             return response
 
         def get_client(self) -> aiohttp.ClientSession:
@@ -551,12 +602,12 @@ def _aiohttp_factory(base_url: str, *, trust_env: bool) -> TransportFactory:
 
 
 def _transport_factory(
-    choice: TransportChoice | None, base_url: str, *, trust_env: bool
+    choice: TransportChoice | None, base_url: str, max_response_bytes: int, *, trust_env: bool
 ) -> TransportFactory:
     if choice is None or (isinstance(choice, str) and choice == "httpx"):
         return lambda _: None  # httpx builds its own pool
     if isinstance(choice, str) and choice == "aiohttp":
-        return _aiohttp_factory(base_url, trust_env=trust_env)
+        return _aiohttp_factory(base_url, max_response_bytes, trust_env=trust_env)
     if isinstance(choice, httpx.AsyncBaseTransport):
         return lambda _: choice
     raise InvalidInputError(
@@ -586,16 +637,23 @@ class Transport:
         transport: TransportChoice | None = None,
         limits: Limits | None = None,
         trust_env: bool = True,
+        max_response_bytes: int = consts.MAX_RESPONSE_BYTES,
     ):
         self._base_url = base_url
         self._trust_env = trust_env
+        self._max_response_bytes = max_response_bytes
         self._auth_headers = dict(auth_headers)
         self._headers = {**(headers or {}), **self._auth_headers}
         self._headers["content-type"] = "application/json"
+        if not any(name.lower() == "accept-encoding" for name in self._headers):
+            # What `_read_body` decodes within the limit (httpx adds br, zstd if installed).
+            self._headers["accept-encoding"] = _ACCEPT_ENCODING
         self._timeout = timeout
         self._injected = http_client
         self._limits = limits or default_limits()
-        self._make_transport = _transport_factory(transport, base_url, trust_env=trust_env)
+        self._make_transport = _transport_factory(
+            transport, base_url, max_response_bytes, trust_env=trust_env
+        )
         self._own_pool = isinstance(transport, httpx.AsyncBaseTransport)
         self._pools: weakref.WeakKeyDictionary[Any, httpx.AsyncClient] = weakref.WeakKeyDictionary()
         self._guards: weakref.WeakKeyDictionary[Any, AsyncGenerator[None, None]] = (
@@ -638,10 +696,12 @@ class Transport:
     async def post(
         self, path: str, body: bytes, *, timeout: httpx.Timeout | None = None
     ) -> HTTPAnswer:
-        """POST JSON ``body`` to ``path`` and read the whole answer.
+        """POST JSON ``body`` to ``path`` and read the whole answer, up to the limit.
 
         Raises:
             APIConnectionError: no usable answer (``APITimeoutError`` for timeouts).
+            ResponseTooLargeError: the decoded body passed ``max_response_bytes``; the
+                connection is dropped.
             ResponseError: the body could not be decoded (a bad ``content-encoding``).
             ClientClosedError: after `aclose`.
             ConfigurationError: the aiohttp transport outside asyncio (under trio), or
@@ -656,11 +716,17 @@ class Transport:
             headers=self._headers,
             extensions=extensions,
         )
+        upload = _Upload(body)
+        request.stream = upload  # the same bytes, sent with the same Content-Length
         try:
             # An injected client may follow redirects: the key would go along.
-            response = await pool.send(request, follow_redirects=False)
-        except httpx.RequestError as exc:  # transport failures, undecodable bodies, redirects
-            raise _map_error(exc) from None
+            response = await pool.send(request, stream=True, follow_redirects=False)
+            try:
+                content = await _read_body(response, self._max_response_bytes)
+            finally:
+                await response.aclose()  # drops the connection unless read to the end
+        except httpx.RequestError as exc:  # transport failures, redirects
+            raise _map_error(exc, upload_cut=not upload.sent) from None
         except Exception as exc:  # aiohttp errors that httpx-aiohttp lets through
             mapped = _map_aiohttp_error(exc)
             if mapped is None:
@@ -670,6 +736,7 @@ class Transport:
         # without this the body -- 27 MB for a 20 MB image -- lives until the cyclic GC runs,
         # and several pile up in RSS. The stream is read and closed: drop it.
         response.stream = _CONSUMED
+        response._content = content  # as `Response.aread` leaves it: error.response.text
         # The sent request stays reachable (error.response.request); httpx's repr masks
         # only ``authorization``, so take the key out of every auth header it kept.
         for name in self._auth_headers:
@@ -677,7 +744,7 @@ class Transport:
         return HTTPAnswer(
             status_code=response.status_code,
             headers={k.lower(): v for k, v in response.headers.items()},
-            content=response.content,
+            content=content,
             response=response,
         )
 
@@ -700,6 +767,110 @@ class Transport:
 
 _CONSUMED = httpx.ByteStream(b"")
 """Stands in for the stream of a response whose body has been read."""
+
+_ACCEPT_ENCODING = "gzip, deflate"
+"""The content codings the client asks for: those `_Decoder` decodes."""
+
+
+class _Upload(httpx.AsyncByteStream):
+    """A request body that knows whether it was handed over whole.
+
+    httpcore asks for the next piece only once the last one is written, and swallows a
+    failed write to read the answer a server may send before it stops reading (a 413);
+    when none can be read, ``sent`` tells that the upload was cut short.
+    """
+
+    def __init__(self, body: bytes):
+        self._body = body
+        self.sent = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self._body
+        self.sent = True
+
+
+class _Decoder:
+    """Decodes a body's content coding (identity, gzip, deflate) with bounded output.
+
+    httpx's decoders inflate a chunk whole: 64 KiB of a gzip bomb is 64 MB at once
+    (and far more for brotli), so the body is decoded here, never past the limit.
+    """
+
+    def __init__(self, coding: str):
+        self.coding = coding
+        self._inflate: Any = None
+        if coding in ("gzip", "x-gzip"):
+            self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif coding == "deflate":
+            self._inflate = zlib.decompressobj()
+        self._first = True
+
+    def decode(self, data: bytes, max_length: int) -> bytes:
+        """Decode ``data``; at most ``max_length`` bytes (more were there if that many)."""
+        if self._inflate is None:
+            return data
+        first, self._first = self._first, False
+        try:
+            return bytes(self._inflate.decompress(data, max_length))
+        except zlib.error:
+            if not (first and self.coding == "deflate"):
+                raise
+        # "deflate" often comes without its zlib header (as httpx, try it raw).
+        self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+        return bytes(self._inflate.decompress(data, max_length))
+
+
+def _decoder(headers: httpx.Headers) -> _Decoder:
+    codings = [
+        coding.strip().lower()
+        for value in headers.get_list("content-encoding")
+        for coding in value.split(",")
+        if coding.strip().lower() not in ("", "identity")
+    ]
+    if len(codings) > 1:
+        raise ResponseError(f"unsupported content-encoding: {', '.join(codings)}")
+    return _Decoder(codings[0] if codings else "identity")
+
+
+def _too_large(limit: int, status: int, seen: str) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
+        f"the answer's body {seen} max_response_bytes={limit}; the connection was dropped. "
+        "If the answer is legitimate, pass a larger max_response_bytes to the client",
+        limit=limit,
+        http_status=status,
+    )
+
+
+async def _read_body(response: httpx.Response, limit: int) -> bytes:
+    """The body of ``response``, decoded, counted as it arrives, at most ``limit`` bytes.
+
+    Raises:
+        ResponseTooLargeError: a ``Content-Length`` or the decoded body past ``limit``.
+        ResponseError: a body that does not decode.
+    """
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise _too_large(limit, response.status_code, f"(Content-Length {length}) exceeds")
+    if response.is_stream_consumed:  # read and decoded already, by a mock (respx)
+        if len(response.content) > limit:
+            raise _too_large(limit, response.status_code, "exceeds")
+        return response.content
+    decoder = _decoder(response.headers)
+    pieces: list[bytes] = []
+    size = 0
+    async for raw in response.aiter_raw():
+        try:
+            piece = decoder.decode(raw, limit - size + 1)
+        except zlib.error as exc:
+            raise ResponseError(
+                f"could not decode the answer's body ({decoder.coding}): {exc}",
+                http_status=response.status_code,
+            ) from None
+        size += len(piece)
+        if size > limit:
+            raise _too_large(limit, response.status_code, "exceeds")
+        pieces.append(piece)
+    return b"".join(pieces)
 
 
 class _OtherLoop:

@@ -63,7 +63,11 @@ def test_methods_take_the_same_arguments_both_ways() -> None:
 
 def test_constructors_take_the_same_settings() -> None:
     """ImageClient() takes AsyncImageClient()'s settings (http_client aside)."""
-    settings: dict[str, Any] = {"base_url": "https://example.com", "max_retries": 1}
+    settings: dict[str, Any] = {
+        "base_url": "https://example.com",
+        "max_retries": 1,
+        "max_response_bytes": 1 << 20,
+    }
     ImageClient("rh_key", **settings).close()
     AsyncImageClient("rh_key", **settings)
 
