@@ -16,6 +16,7 @@ from routerhub_images._types import GenerateContentResponse
 
 from ._context import CliState
 from ._errors import APIError
+from ._text import printable
 
 SUFFIX_TYPES = {ext: mime for mime, ext in _EXTENSIONS.items()} | {".jpeg": "image/jpeg"}
 """File suffixes that name an image format, and the MIME type each one claims."""
@@ -148,13 +149,13 @@ def _print_text(state: CliState, response: GenerateContentResponse) -> None:
     if response.text is None:
         reason = response.finish_reason or "no text part"
         raise APIError(f"no text returned ({reason})")
-    click.echo(response.text)
+    click.echo(printable(response.text))
 
 
 def _save_all(state: CliState, response: GenerateContentResponse, output: pathlib.Path) -> None:
     """Print the text, save every final image and print where each went."""
     if response.text:
-        click.echo(response.text)
+        click.echo(printable(response.text))
     images = state.guard(response.require_images)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
