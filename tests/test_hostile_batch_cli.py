@@ -3,6 +3,7 @@ prints no terminal controls a server sent."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.server
 import json
@@ -326,6 +327,21 @@ def test_error_message_is_printed_without_controls(
     assert result.exit_code == ExitCode.API, result.output
     assert "No way" in result.stderr
     assert "INVALID_ARGUMENT" in result.stderr
+    assert_no_controls(result)
+
+
+def test_declared_image_type_is_printed_without_controls(
+    hostile_server: tuple[str, type[_HostileHandler]], workdir: pathlib.Path
+) -> None:
+    """The server's MIME type, shown for bytes that are no known format, loses its controls."""
+    url, handler = hostile_server
+    blob = {"mimeType": f"image/odd{HOSTILE}", "data": base64.b64encode(b"not a png").decode()}
+    parts = [{"inlineData": blob}]
+    candidate = {"content": {"role": "model", "parts": parts}, "finishReason": "STOP"}
+    handler.answer = (200, {"candidates": [candidate]})
+    result = cli(url, "generate", "fox", "-o", "fox")
+    assert result.exit_code == 0, result.output
+    assert "unknown size ODD, 9 bytes" in result.stdout
     assert_no_controls(result)
 
 

@@ -196,7 +196,8 @@ def target_path(
 
 
 def _format_name(mime_type: str) -> str:
-    return mime_type.rpartition("/")[2].upper()
+    # Unsniffable bytes keep the server's declared MIME type: print it safely.
+    return printable(mime_type.rpartition("/")[2].upper())
 
 
 def _describe(image: GeneratedImage) -> str:
