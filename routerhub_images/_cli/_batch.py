@@ -11,6 +11,7 @@ import pathlib
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -43,6 +44,7 @@ from routerhub_images.batch import (
 
 from ._context import CliState, warn_if_unknown_model
 from ._errors import APIError, BatchFailedError, InputError
+from ._text import printable
 
 NON_TERMINAL_WIDTH = 120
 """Columns of the progress line when stderr is not a terminal (printed once, at the end)."""
@@ -243,8 +245,11 @@ def print_summary(console: Console, summary: BatchSummary, out_dir: pathlib.Path
     table.add_row("tokens", f"{summary.total_tokens:,}")
     table.add_row("time", f"{summary.elapsed_seconds:.1f} s")
     table.add_row("rate", f"{summary.ok_per_minute:.1f} images/min")
+    if summary.redone:
+        table.add_row("[yellow]redone (files missing or changed)", str(summary.redone))
     for status, count in sorted(summary.failures_by_status.items()):
-        table.add_row(f"[red]failed: {status}", str(count))
+        # The status is the server's: no markup or terminal controls of its own.
+        table.add_row(f"[red]failed: {escape(printable(status))}", str(count))
     console.print(table, soft_wrap=True)
 
 

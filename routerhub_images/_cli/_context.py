@@ -18,6 +18,7 @@ from routerhub_images._transport import Limits, TransportName
 from routerhub_images.emulator import EmulatorApp, create_app, in_process_client
 
 from ._errors import to_cli_error
+from ._text import printable
 
 T = TypeVar("T")
 
@@ -140,6 +141,13 @@ def warn_if_unknown_model(name: str | None) -> None:
         )
 
 
+class _PrintableFormatter(logging.Formatter):
+    """Log lines may quote the server (error messages): no terminal controls."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
 def enable_debug_logging() -> Callable[[], None]:
     """Send the library's debug log to stderr (it never holds the key or a body).
 
@@ -148,7 +156,7 @@ def enable_debug_logging() -> Callable[[], None]:
     """
     logger = logging.getLogger(consts.LOGGER_NAME)
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    handler.setFormatter(_PrintableFormatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     previous = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)

@@ -21,6 +21,8 @@ from routerhub_images._images import ImageTypeError
 from routerhub_images._models import STRICT_OPTIONS_HINT
 from routerhub_images._transport import INSECURE_HTTP_HINT
 
+from ._text import printable
+
 REDACTED = "<redacted>"
 """What the API key is replaced with wherever it would be printed."""
 
@@ -58,7 +60,7 @@ class CliError(click.ClickException):
 
     def __init__(self, message: str):
         # A newline in a server message would break the one-line promise.
-        super().__init__(" ".join(message.split()))
+        super().__init__(" ".join(printable(message).split()))
 
     def show(self, file: IO[Any] | None = None) -> None:
         """Print ``error: <message>`` to stderr (styled only on a terminal)."""
@@ -128,8 +130,9 @@ def redact(text: str, secret: str | None) -> str:
 
 def to_cli_error(error: BaseException, *, secret: str | None, debug: bool) -> CliError:
     """Turn an exception into a `CliError`; with *debug*, print its traceback first."""
+    # Controls go before redacting: one inside the key would hide it from `redact`.
     if debug:
         formatted = "".join(traceback.format_exception(error))
-        click.echo(redact(formatted, secret), err=True, nl=False)
+        click.echo(redact(printable(formatted), secret), err=True, nl=False)
     cls = _ERRORS.get(exit_code_for(error), CliError)
-    return cls(redact(describe(error), secret))
+    return cls(redact(printable(describe(error)), secret))

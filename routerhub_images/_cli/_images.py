@@ -18,6 +18,7 @@ from routerhub_images._types import GenerateContentResponse
 
 from ._context import CliState, warn_if_unknown_model
 from ._errors import APIError, InputError
+from ._text import printable
 
 SUFFIX_TYPES = {ext: mime for mime, ext in _EXTENSIONS.items()} | {".jpeg": "image/jpeg"}
 """File suffixes that name an image format, and the MIME type each one claims."""
@@ -222,7 +223,7 @@ def _print_text(state: CliState, response: GenerateContentResponse) -> None:
     if response.text is None:
         reason = response.finish_reason or "no text part"
         raise APIError(f"no text returned ({reason})")
-    click.echo(response.text)
+    click.echo(printable(response.text))
 
 
 def _save_all(
@@ -234,7 +235,7 @@ def _save_all(
 ) -> None:
     """Print the text, save every final image and print where each went."""
     if response.text:
-        click.echo(response.text)
+        click.echo(printable(response.text))
     images = state.guard(response.require_images)
     for index, image in enumerate(images, start=1):
         path = target_path(output, image, index=index, count=len(images))
@@ -277,7 +278,8 @@ def target_path(
 
 
 def _format_name(mime_type: str) -> str:
-    return mime_type.rpartition("/")[2].upper()
+    # Unsniffable bytes keep the server's declared MIME type: print it safely.
+    return printable(mime_type.rpartition("/")[2].upper())
 
 
 def _describe(image: GeneratedImage) -> str:

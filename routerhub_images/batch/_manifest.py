@@ -6,21 +6,28 @@ Invariants, which hold whenever the process dies (SIGKILL included):
   (temporary file, fsync, rename) and the directory entry was synced;
 * each line is written with one ``write`` and fsynced before the next job is recorded;
 * a torn last line (the process died mid-write) is cut off when the manifest is opened,
-  so later appends never follow a partial line.
+  so later appends never follow a partial line; a complete last line that only lacks its
+  newline is kept and given one.
+
+On resume a job counts as finished only if every file its line names is a regular file
+directly inside the output directory (no path, no symlink) with the recorded size and
+SHA-256 (`verify_files`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+import hashlib
 import json
 import logging
 import os
 import pathlib
 import re
+import stat
 import threading
 from collections.abc import Iterator
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import attrs
 import cattrs
@@ -47,6 +54,9 @@ MANIFEST_NAME = "manifest.jsonl"
 MANIFEST_VERSION = 1
 """Written as ``version`` on every line; bumped if the line format changes incompatibly."""
 
+_HASH_CHUNK = 1 << 20
+"""Bytes read at a time when hashing an image file."""
+
 _TEMP_FILE = re.compile(r"\..+\.[0-9a-f]{16}\.tmp")
 """Names `atomic_write_bytes` gives its temporary files."""
 
@@ -59,11 +69,20 @@ class ManifestLockedError(RouterHubError):
 
 @attrs.frozen(kw_only=True)
 class ImageFile:
-    """An image file written for a job: its name in the output directory and size."""
+    """An image file written for a job.
+
+    Attributes:
+        name: The file name in the output directory.
+        size: Its size in bytes.
+        mime_type: The MIME type sniffed from the bytes.
+        sha256: Hex SHA-256 of the bytes written; None in lines written before it was
+            recorded (then a resume checks the size only).
+    """
 
     name: str
     size: int
     mime_type: str
+    sha256: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -160,8 +179,9 @@ def loads_entry(line: bytes) -> ManifestEntry:
 def read_manifest(path: str | os.PathLike[str]) -> list[ManifestEntry]:
     """Read every valid line of a manifest file, oldest first.
 
-    A torn last line (no newline: the writer was killed) and unreadable lines are
-    skipped, the latter with a warning. A missing file reads as empty.
+    A torn last line (the writer was killed mid-write) and unreadable lines are
+    skipped, the latter with a warning; a last line that is a whole entry without its
+    newline is kept. A missing file reads as empty.
     """
     try:
         data = pathlib.Path(path).read_bytes()
@@ -170,15 +190,98 @@ def read_manifest(path: str | os.PathLike[str]) -> list[ManifestEntry]:
     return list(_parse(data))
 
 
+def _kept_length(data: bytes) -> int:
+    """How much of ``data`` to keep.
+
+    All complete lines, and a last line without its newline if it is a whole entry (only
+    the newline was lost); a torn tail is dropped.
+    """
+    complete = data.rfind(b"\n") + 1
+    tail = data[complete:]
+    if not tail.strip():
+        return complete
+    try:
+        loads_entry(tail)
+    except ValueError:
+        return complete
+    return len(data)
+
+
 def _parse(data: bytes) -> Iterator[ManifestEntry]:
-    complete = data[: data.rfind(b"\n") + 1]
-    for number, line in enumerate(complete.split(b"\n")[:-1], start=1):
+    kept = data[: _kept_length(data)]
+    for number, line in enumerate(kept.split(b"\n"), start=1):
         if not line.strip():
             continue
         try:
             yield loads_entry(line)
         except ValueError as exc:
             logger.warning("Skipping manifest line %d: %s", number, exc)
+
+
+def verify_files(directory: pathlib.Path, entry: ManifestEntry) -> str | None:
+    """Why the files of ``entry`` cannot be trusted, or None when they all can.
+
+    Each file must be named by a plain file name (no directory part, so nothing outside
+    ``directory`` is opened), be a regular file (a symlink is not followed), and have the
+    recorded size and SHA-256. A line without a hash (an older manifest) is checked
+    by size only.
+    """
+    for image in entry.files:
+        problem = _file_problem(directory, image)
+        if problem is not None:
+            return f"{image.name!r} {problem}"
+    return None
+
+
+def _file_problem(directory: pathlib.Path, image: ImageFile) -> str | None:
+    if not _is_plain_name(image.name):
+        return "is not a file name inside the output directory"
+    path = directory / image.name
+    if path.is_symlink():
+        return "is a symlink"
+    # O_NOFOLLOW: a symlink swapped in after the check is not followed; O_NONBLOCK: a
+    # FIFO planted under the name cannot block the open.
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        return "is missing"
+    except OSError as exc:
+        return f"cannot be opened ({exc.strerror})"
+    with os.fdopen(fd, "rb") as file:
+        return _content_problem(file, image)
+
+
+def _content_problem(file: BinaryIO, image: ImageFile) -> str | None:
+    info = os.fstat(file.fileno())
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file"
+    if info.st_size != image.size:
+        return f"has {info.st_size} bytes, not the {image.size} recorded"
+    if image.sha256 is not None and _sha256(file) != image.sha256:
+        return "has changed since it was written (SHA-256 differs)"
+    return None
+
+
+def _is_plain_name(name: str) -> bool:
+    """A single file name on every OS: no separator, drive, NUL, ``.`` or ``..``."""
+    return (
+        name not in {"", ".", ".."}
+        and "\x00" not in name
+        and name == pathlib.PurePosixPath(name).name == pathlib.PureWindowsPath(name).name
+    )
+
+
+def _sha256(file: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    while chunk := file.read(_HASH_CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex SHA-256 of ``data``, as `ImageFile.sha256` records it."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def fsync_directory(path: pathlib.Path) -> None:
@@ -239,21 +342,14 @@ class Manifest:
         _remove_temp_files(folder)
         return cls(folder, fd, latest)
 
-    def finished(self, job_id: str, prompt_hash: str) -> ManifestEntry | None:
-        """The ok entry of a job that need not run again, else None.
+    def recorded(self, job_id: str, prompt_hash: str) -> ManifestEntry | None:
+        """The job's last line if it is ``ok`` for the same ``prompt_hash``, else None.
 
-        A job is finished when its last line is ``ok`` for the same ``prompt_hash``
-        and every file it names exists with the recorded size.
+        Its files are not checked: see `verify_files`.
         """
         entry = self.latest.get(job_id)
         if entry is None or entry.status != "ok" or entry.prompt_hash != prompt_hash:
             return None
-        for image in entry.files:
-            try:
-                if (self.directory / image.name).stat().st_size != image.size:
-                    return None
-            except OSError:
-                return None
         return entry
 
     def append(self, entry: ManifestEntry) -> None:
@@ -303,7 +399,7 @@ def _lock(fd: int, path: pathlib.Path) -> None:
 
 def _repair_and_read(fd: int, path: pathlib.Path) -> dict[str, ManifestEntry]:
     data = path.read_bytes()
-    keep = data.rfind(b"\n") + 1
+    keep = _kept_length(data)
     if keep < len(data):
         logger.warning(
             "Discarding a torn last line of %s (%d bytes): a run was killed mid-write",
@@ -311,6 +407,10 @@ def _repair_and_read(fd: int, path: pathlib.Path) -> dict[str, ManifestEntry]:
             len(data) - keep,
         )
         os.ftruncate(fd, keep)
+        os.fsync(fd)
+    elif data and not data.endswith(b"\n"):
+        # A whole entry missing only its newline: end it, so the next append starts a line.
+        os.write(fd, b"\n")
         os.fsync(fd)
     return {entry.job_id: entry for entry in _parse(data[:keep])}
 

@@ -164,6 +164,9 @@ class BatchSummary:
         retries: Attempts beyond the first of each call.
         congestion_signals: Rate-limit answers (429, daily quotas aside) seen, retried or not.
         elapsed_seconds: Wall time of the run.
+        redone: Jobs an earlier run recorded as finished that ran again because a file
+            was missing, changed (size or SHA-256), or not a plain file inside the output
+            directory; counted in ``ok`` or ``failed`` too.
         stopped_reason: Why the run stopped starting new jobs early (an invalid key,
             no credit, a daily quota), else None; unstarted jobs have no manifest line.
     """
@@ -182,6 +185,7 @@ class BatchSummary:
     congestion_signals: int
     elapsed_seconds: float
     stopped_reason: str | None = None
+    redone: int = 0
 
     @property
     def requests_per_minute(self) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import logging
 import os
 import pathlib
 import time
@@ -12,9 +13,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from typing import TYPE_CHECKING
 
 import anyio
-import anyio.lowlevel
 import attrs
 
+from routerhub_images._constants import LOGGER_NAME
 from routerhub_images._errors import (
     APIStatusError,
     ClientClosedError,
@@ -28,7 +29,16 @@ from routerhub_images._retry import RetryEvent, instant_retries_enabled, observe
 
 from ._jobs import BatchJob, JobIds
 from ._limits import AdaptiveRate
-from ._manifest import ImageFile, JobError, Manifest, ManifestEntry, TokenUsage, fsync_directory
+from ._manifest import (
+    ImageFile,
+    JobError,
+    Manifest,
+    ManifestEntry,
+    TokenUsage,
+    fsync_directory,
+    sha256_hex,
+    verify_files,
+)
 from ._results import (
     BatchEvent,
     BatchProgress,
@@ -48,6 +58,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_CONCURRENCY", "BatchRunner"]
 
+logger = logging.getLogger(LOGGER_NAME)
+
 DEFAULT_CONCURRENCY = 8
 """Calls in flight at most, unless the batch is given another ``concurrency``."""
 
@@ -64,8 +76,10 @@ class BatchRunner:
     one line in ``out_dir/manifest.jsonl``, written after its images and fsynced.
 
     Resuming: run the same jobs into the same directory again. A job whose last
-    manifest line is ``ok`` for the same prompt and whose files are all there is
-    skipped; failed and unfinished jobs are run.
+    manifest line is ``ok`` for the same prompt and whose files are all there, inside
+    ``out_dir``, with the recorded size and SHA-256, is skipped; failed and unfinished
+    jobs are run, and so is a job whose files are missing or changed (logged as a
+    warning and counted in `BatchSummary.redone`).
 
     Rate limits slow the whole batch: calls are spaced evenly by one `AdaptiveRate`,
     which slow-starts, and on each 429 (seen the moment the client schedules its
@@ -204,6 +218,7 @@ class _Tally:
     requests: int = 0
     retries: int = 0
     congestion: int = 0
+    redone: int = 0
     failures: collections.Counter[str] = attrs.field(factory=collections.Counter)
 
 
@@ -261,10 +276,14 @@ class _Run:
 
     async def skip(self, job: BatchJob) -> JobResult | None:
         assert self.manifest is not None  # noqa: S101 - set by execute
-        entry = self.manifest.finished(job.id, job.prompt_hash)
+        entry = self.manifest.recorded(job.id, job.prompt_hash)
         if entry is None:
             return None
-        await anyio.lowlevel.checkpoint()
+        problem = await anyio.to_thread.run_sync(verify_files, self.manifest.directory, entry)
+        if problem is not None:
+            logger.warning("Running job %s again: its recorded file %s", job.id, problem)
+            self.tally.redone += 1
+            return None
         files = tuple(self.manifest.directory / f.name for f in entry.files)
         result = JobResult(job=job, status="skipped", files=files)
         self.tally.skipped += 1
@@ -355,7 +374,14 @@ class _Run:
             suffix = "" if index == 0 else f"-{index + 1}"
             name = f"{job.id}{suffix}{image.extension}"
             atomic_write_bytes(directory / name, image.data)
-            files.append(ImageFile(name=name, size=len(image.data), mime_type=image.mime_type))
+            files.append(
+                ImageFile(
+                    name=name,
+                    size=len(image.data),
+                    mime_type=image.mime_type,
+                    sha256=sha256_hex(image.data),
+                )
+            )
         if files:
             fsync_directory(directory)
         error = _job_error(outcome.error) if outcome.error is not None else None
@@ -442,6 +468,7 @@ class _Run:
             requests=tally.requests,
             retries=tally.retries,
             congestion_signals=tally.congestion,
+            redone=tally.redone,
             elapsed_seconds=elapsed,
             stopped_reason=self.stopped,
         )
