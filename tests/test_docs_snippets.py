@@ -41,15 +41,16 @@ INPUT_FILE = re.compile(r"""["']([\w./-]+\.(?:png|jpe?g|webp|txt|jsonl))["']""")
 PROMPTS = "a red fox in snow\na lighthouse at dawn\n"
 
 
-def _blocks() -> list[Any]:
+def _blocks(paths: list[Path] = DOCS, root: Path = ROOT) -> list[Any]:
+    """One pytest param per python block, id ``file:line``; a no-run block is skipped."""
     params = []
-    for path in DOCS:
+    for path in paths:
         text = path.read_text(encoding="utf-8")
         for match in BLOCK.finditer(text):
             line = text.count("\n", 0, match.start()) + 1
             before = text[: match.start()].rstrip().rsplit("\n", 1)[-1]
             marks = [pytest.mark.skip(reason="marked no-run")] if before == NO_RUN else []
-            name = f"{path.relative_to(ROOT)}:{line}"
+            name = f"{path.relative_to(root)}:{line}"
             params.append(pytest.param(match.group(1), id=name, marks=marks))
     return params
 
@@ -142,3 +143,14 @@ def test_the_sync_in_process_client_passes_options_to_the_client() -> None:
     with in_process_sync_client(app, max_retries=0) as client, pytest.raises(UnavailableError):
         client.generate_image("a cute otter")
     assert app.log.statuses == [503]
+
+
+def test_a_block_marked_no_run_is_reported_as_skipped(tmp_path: Path) -> None:
+    """A block after ``<!-- no-run -->`` becomes a skipped param; the next block runs."""
+    doc = tmp_path / "doc.md"
+    doc.write_text(
+        f"{NO_RUN}\n```python\ndef f(x: int) -> int: ...\n```\n\n```python\nprint(1)\n```\n"
+    )
+    skipped, runs = _blocks([doc], tmp_path)
+    assert (skipped.id, [m.name for m in skipped.marks]) == ("doc.md:2", ["skip"])
+    assert (runs.id, list(runs.marks), runs.values) == ("doc.md:6", [], ("print(1)\n",))
