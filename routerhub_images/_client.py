@@ -102,7 +102,10 @@ def _resolve_key(api_key: str | None) -> _Secret:
     key = key.strip() if key else ""
     if not key:
         raise MissingAPIKeyError(
-            f"no API key: pass api_key=... or set the {consts.API_KEY_ENV} environment variable"
+            f"no API key: pass api_key=... or set the {consts.API_KEY_ENV} environment variable."
+            " To run with no key, use the built-in emulator: start `routerhub-images emulator`"
+            f" and set {consts.API_KEY_ENV}=rh_emulator {consts.BASE_URL_ENV}=http://127.0.0.1:8080,"
+            " or use routerhub_images.emulator.in_process_client() (see docs/emulator.md)"
         )
     if any(ch.isspace() for ch in key) or not key.isprintable():
         raise MissingAPIKeyError("the API key contains whitespace or control characters")

@@ -168,10 +168,8 @@ class BatchRunner:
 
         Results are handed over one at a time, so a slow consumer slows the batch
         rather than piling results up. To stop early, close the iterator (use
-        ``contextlib.aclosing``): the calls in flight are cancelled.
-
-        Raises:
-            As `run`.
+        ``contextlib.aclosing``): the calls in flight are cancelled. It raises what
+        `run` raises.
         """
         send, receive = anyio.create_memory_object_stream[JobResult]()
         run = _Run(self, jobs)

@@ -11,6 +11,9 @@ In-process, no sockets::
     async with in_process_client() as client:
         response = await client.generate_image("a cute otter")
 
+    with in_process_sync_client() as client:  # blocking, for notebooks and scripts
+        response = client.generate_image("a cute otter")
+
 Over loopback HTTP::
 
     with EmulatorServer() as server:
@@ -25,7 +28,7 @@ from ._app import ConnectionDropped, EmulatorApp, create_app
 from ._config import DEFAULT_API_KEY, MODELS, EmulatorConfig, ModelSpec, image_dimensions
 from ._errors import PER_DAY_QUOTA_ID, PER_MINUTE_QUOTA_ID
 from ._faults import Fault, FaultScript
-from ._in_process import IN_PROCESS_BASE_URL, in_process_client
+from ._in_process import IN_PROCESS_BASE_URL, in_process_client, in_process_sync_client
 from ._log import LoggedRequest, RequestLog
 from ._server import EmulatorServer, serve
 
@@ -47,5 +50,6 @@ __all__ = [
     "create_app",
     "image_dimensions",
     "in_process_client",
+    "in_process_sync_client",
     "serve",
 ]

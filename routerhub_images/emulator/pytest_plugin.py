@@ -15,8 +15,15 @@ Installing ``routerhub-images`` makes these fixtures available in every test sui
     Function-scoped: a fresh in-process ``EmulatorApp`` for ``httpx.ASGITransport``; needs
     no uvicorn and no sockets.
 
+The server fixtures need uvicorn (``pip install 'routerhub-images[emulator]'``);
+``routerhub_emulator_app`` does not. The fixtures are plain (not async), so they serve any
+test; an ``async def`` test needs an async test plugin such as pytest-asyncio, with the
+test marked ``@pytest.mark.asyncio`` or ``asyncio_mode = "auto"`` in the pytest settings.
+A plain ``def`` test using ``ImageClient`` needs none.
+
 Example::
 
+    @pytest.mark.asyncio
     async def test_retries_overload(routerhub_emulator):
         routerhub_emulator.app.script(Fault.status(503))
         client = AsyncImageClient(
