@@ -10,7 +10,10 @@ import sys
 import pytest
 from packaging.requirements import Requirement
 
+from routerhub_images import _models
 from routerhub_images.cli import ExitCode
+from routerhub_images.emulator import MODELS, image_dimensions
+from routerhub_images.emulator._config import IMAGE_TOKENS
 
 ROOT = pathlib.Path(__file__).parent.parent
 CLI_INSTALL = "pip install 'routerhub-images[cli]'"
@@ -100,3 +103,32 @@ def test_readme_first_command_installs_the_cli_extra() -> None:
     block = readme.split("## Try it (one command)", 1)[1].split("```console", 1)[1]
     command = block.split("```", 1)[0]
     assert "pip install -e '.[cli]' && .venv/bin/routerhub-images generate" in command
+
+
+def test_emulator_serves_exactly_the_library_models() -> None:
+    """The emulator's models are the library's, with the same sizes, ratios and drafts."""
+    assert set(MODELS) == {name.removeprefix("google/") for name in _models.MODELS}
+    for info in _models.MODELS.values():
+        spec = MODELS[info.name.removeprefix("google/")]
+        assert spec.image_sizes == info.image_sizes
+        assert spec.aspect_ratios == info.aspect_ratios
+        assert spec.signs_thoughts == info.draft_images
+
+
+def test_every_library_ratio_has_pixel_dimensions() -> None:
+    """Each aspect ratio of each known model has its 1K pixel dimensions in the table."""
+    assert set(_models.ASPECT_RATIOS) == set(_models.PIXELS_1K)
+
+
+def test_every_library_size_has_an_emulated_token_count() -> None:
+    """Each image size of each known model has the emulator's billed token count."""
+    assert set(_models.IMAGE_SIZES) <= set(IMAGE_TOKENS)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "size", "expected"),
+    [("1:1", "1K", (1024, 1024)), ("16:9", "2K", (2688, 1536)), ("1:8", "512", (176, 1408))],
+)
+def test_image_size_scales_the_1k_pixels(ratio: str, size: str, expected: tuple[int, int]) -> None:
+    """The emulator's dimensions are the library's 1K pixels scaled by the image size."""
+    assert image_dimensions(ratio, size) == _models.image_pixels(ratio, size) == expected
