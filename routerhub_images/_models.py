@@ -111,6 +111,37 @@ IMAGE_SIZES: tuple[str, ...] = tuple(
 )
 """Every image size some known model supports, smallest first."""
 
+PIXELS_1K: Mapping[str, tuple[int, int]] = types.MappingProxyType(
+    {
+        "1:1": (1024, 1024),
+        "2:3": (832, 1248),
+        "3:2": (1248, 832),
+        "3:4": (864, 1184),
+        "4:3": (1184, 864),
+        "4:5": (896, 1152),
+        "5:4": (1152, 896),
+        "9:16": (768, 1344),
+        "16:9": (1344, 768),
+        "21:9": (1536, 672),
+        "1:4": (512, 2048),
+        "4:1": (2048, 512),
+        "1:8": (352, 2816),
+        "8:1": (2816, 352),
+    }
+)
+"""Width and height in pixels of a 1K image, per aspect ratio, as the models answer."""
+
+
+def image_pixels(aspect_ratio: str, image_size: str) -> tuple[int, int]:
+    """Return the ``(width, height)`` the models produce for a ratio in :data:`PIXELS_1K`.
+
+    Other sizes scale the 1K dimensions: ``"2K"`` doubles them, ``"512"`` halves them.
+    """
+    width, height = PIXELS_1K[aspect_ratio]
+    pixels = _size_pixels(image_size)
+    return width * pixels // 1024, height * pixels // 1024
+
+
 _DEFAULT_VENDOR = "google"
 _MODELS_PREFIX = "models/"
 _NAME_CHARS_RE = re.compile(r"[A-Za-z0-9._/-]+")

@@ -1,9 +1,12 @@
-"""The emulator's settings and its table of models, sizes and aspect ratios."""
+"""The emulator's settings, and its models as read from the library's table."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+
+from routerhub_images._models import MODELS as LIBRARY_MODELS
+from routerhub_images._models import ModelInfo, image_pixels
 
 DEFAULT_API_KEY = "rh_emulator"
 """The key the emulator accepts unless configured otherwise."""
@@ -19,30 +22,6 @@ IMAGE_TOKENS = {"512": 645, "1K": 1290, "2K": 1680, "4K": 2520}
 
 INPUT_IMAGE_TOKENS = 258
 """Prompt tokens billed per input image."""
-
-_BASE_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
-_EXTREME_RATIOS = ("1:4", "4:1", "1:8", "8:1")
-
-DIMENSIONS_1K: Mapping[str, tuple[int, int]] = {
-    "1:1": (1024, 1024),
-    "2:3": (832, 1248),
-    "3:2": (1248, 832),
-    "3:4": (864, 1184),
-    "4:3": (1184, 864),
-    "4:5": (896, 1152),
-    "5:4": (1152, 896),
-    "9:16": (768, 1344),
-    "16:9": (1344, 768),
-    "21:9": (1536, 672),
-    "1:4": (512, 2048),
-    "4:1": (2048, 512),
-    "1:8": (352, 2816),
-    "8:1": (2816, 352),
-}
-"""Pixel width and height of a 1K image per aspect ratio, as the real models answer."""
-
-SIZE_SCALE = {"512": (1, 2), "1K": (1, 1), "2K": (2, 1), "4K": (4, 1)}
-"""``imageSize`` as a fraction (numerator, denominator) of the 1K dimensions."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,29 +41,20 @@ class ModelSpec:
     signs_thoughts: bool
 
 
-MODELS: Mapping[str, ModelSpec] = {
-    spec.name: spec
-    for spec in (
-        ModelSpec("gemini-2.5-flash-image", ("1K",), _BASE_RATIOS, signs_thoughts=False),
-        ModelSpec(
-            "gemini-3-pro-image-preview", ("1K", "2K", "4K"), _BASE_RATIOS, signs_thoughts=True
-        ),
-        ModelSpec(
-            "gemini-3.1-flash-image-preview",
-            ("512", "1K", "2K", "4K"),
-            _BASE_RATIOS + _EXTREME_RATIOS,
-            signs_thoughts=True,
-        ),
+def _spec(info: ModelInfo) -> ModelSpec:
+    # The thinking models are the ones that draft, and they sign their final image.
+    return ModelSpec(
+        name=info.name.removeprefix("google/"),
+        image_sizes=info.image_sizes,
+        aspect_ratios=info.aspect_ratios,
+        signs_thoughts=info.draft_images,
     )
-}
-"""The emulated models by name (without the ``google/`` prefix)."""
 
 
-def image_dimensions(aspect_ratio: str, image_size: str) -> tuple[int, int]:
-    """Return the ``(width, height)`` the real models produce for a ratio and size."""
-    width, height = DIMENSIONS_1K[aspect_ratio]
-    num, den = SIZE_SCALE[image_size]
-    return width * num // den, height * num // den
+MODELS: Mapping[str, ModelSpec] = {spec.name: spec for spec in map(_spec, LIBRARY_MODELS.values())}
+"""The emulated models by name (without the ``google/`` prefix), from the library's table."""
+
+image_dimensions = image_pixels
 
 
 @dataclasses.dataclass
