@@ -17,7 +17,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Coroutine
-from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
 import anyio
@@ -134,9 +133,9 @@ class Runner:
 
 _RUNNERS: weakref.WeakSet[Runner] = weakref.WeakSet()
 _ABANDONED: list[Live] = []
-"""Portals and clients inherited through ``fork``, bound to the parent's loop: kept and
-never used, so that collecting them in the child runs no finalizer (unclosed-socket and
-loop warnings, TLS shutdown) over connections the parent owns."""
+"""Portals inherited through ``fork``, and with them the parent's loop and the pool made
+on it: kept and never used, so that collecting them in the child runs no finalizer
+(unclosed-socket and loop warnings, TLS shutdown) over connections the parent owns."""
 
 
 def _start(client: AsyncImageClient) -> Live:
@@ -171,12 +170,12 @@ async def _serve(client: AsyncImageClient, ready: concurrent.futures.Future[Live
 
 def _stop(live: Live, timeout: float | None = None) -> None:
     deadline = None if timeout is None else time.monotonic() + timeout
-    with suppress(RuntimeError):  # its loop has already ended
-        stopped = live.portal.start_task_soon(live.portal.stop, True)
-        try:
-            stopped.result(_remaining(deadline))
-        except concurrent.futures.TimeoutError:
-            return
+    try:
+        live.portal.start_task_soon(live.portal.stop, True).result(_remaining(deadline))
+    except RuntimeError:  # its loop has already ended
+        pass
+    except concurrent.futures.TimeoutError:  # the loop is stuck: leave it to its thread
+        return
     live.thread.join(_remaining(deadline))
 
 
