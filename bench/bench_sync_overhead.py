@@ -1,20 +1,24 @@
-"""Per-call overhead of the blocking ImageClient versus awaiting AsyncImageClient directly.
+"""Per-call overhead of the blocking ImageClient over a bare anyio ``portal.call``.
+
+A blocking call to an event loop in another thread costs a thread hop; the facade's own
+cost is what it adds to that hop. So the same call is made, in the same run, three ways:
+
+- ``facade``: ``ImageClient.generate_content`` (its own portal and async client);
+- ``portal``: ``portal.call`` of ``AsyncImageClient.generate_content`` on a portal of its
+  own (``anyio.from_thread.start_blocking_portal``), the floor of any portal facade;
+- ``async``: awaiting ``AsyncImageClient.generate_content`` on the benchmark's loop, no
+  hop at all, for scale.
 
 The emulator runs in a separate process (uvicorn on 127.0.0.1), so the CPU measured here is
-the client's alone. Responses are tiny (``responseModalities: ["TEXT"]``) to expose the
-facade's cost rather than JSON and base64 work. Runs of N sequential calls alternate between
-the clients; the figures are the median wall time per call (over every call) and the client
-process's CPU per call (median over runs). Thread placement on the CPUs shifts from run
-to run and moves the facade's cost with it (a wake-up across CPUs costs more than one on
-the same CPU), so there are many short runs, and the overhead is also given per round
-(each client once, the order rotated) as a median with its quartiles.
+the client's alone. Answers are tiny (``responseModalities: ["TEXT"]``) to expose the hop
+rather than JSON and base64 work. A round runs N sequential calls of each kind, the order
+rotated from round to round; the figures are the median wall time per call (over every
+call) and the client process's CPU per call (median over rounds). Thread placement on the
+CPUs shifts from round to round and moves both hops' cost with it, so the facade's overhead
+over ``portal`` is also given per round, as a median with its min and max. The target is
+at most +5%.
 
-A third line, ``handoff``, is the floor of any thread-based facade: the same async client on
-an event loop in a plain thread, driven with ``asyncio.run_coroutine_threadsafe``. The gap
-between it and ``sync`` is the facade's own cost. A fourth, ``raw-httpx``, is the floor of
-the call itself: the same request with a bare ``httpx.AsyncClient`` and ``json.loads``.
-
-    python bench/bench_sync_overhead.py [--calls 100] [--runs 30] [--images]
+    python bench/bench_sync_overhead.py [--calls 100] [--rounds 30] [--images]
 
 ``--images`` asks for the default answer (a 1024x1024 PNG) instead, for scale.
 """
@@ -23,23 +27,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import functools
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 
-import httpx
+from anyio.from_thread import start_blocking_portal
 
-from routerhub_images import DEFAULT_MODEL, AsyncImageClient, GenerationConfig
+from routerhub_images import AsyncImageClient, GenerationConfig
 from routerhub_images._sync import ImageClient
 
 TEXT_ONLY = GenerationConfig(response_modalities=["TEXT"])
-CONFIG: GenerationConfig | None = TEXT_ONLY
-"""The generation config of every call; ``--images`` sets it to None (the server default)."""
 SERVER = """
 import sys
 from routerhub_images.emulator import EmulatorServer
@@ -49,6 +50,10 @@ sys.stdin.read()  # serve until the benchmark closes our stdin
 server.stop()
 """
 WARMUP_CALLS = 50
+KINDS = ("facade", "portal", "async")
+
+Run = tuple[list[float], float]
+"""Per-call wall times and CPU seconds per call of N sequential calls."""
 
 
 @contextmanager
@@ -67,148 +72,104 @@ def emulator_process() -> Iterator[tuple[str, str]]:
         proc.wait(10)
 
 
-def sync_run(client: ImageClient, calls: int) -> tuple[list[float], float]:
-    """N sequential blocking calls: per-call wall times and CPU seconds per call."""
+def blocking_run(call: Callable[[], object], calls: int) -> Run:
+    """N sequential blocking calls."""
     times = []
     cpu = time.process_time()
     for _ in range(calls):
         start = time.perf_counter()
-        client.generate_content(None, "hi", generation_config=CONFIG)
+        call()
         times.append(time.perf_counter() - start)
     return times, (time.process_time() - cpu) / calls
 
 
-def handoff_run(
-    client: AsyncImageClient, loop: asyncio.AbstractEventLoop, calls: int
-) -> tuple[list[float], float]:
-    """N sequential calls run on ``loop`` (in another thread) and waited for."""
+async def async_run(client: AsyncImageClient, config: GenerationConfig | None, calls: int) -> Run:
+    """N sequential awaited calls."""
     times = []
     cpu = time.process_time()
     for _ in range(calls):
         start = time.perf_counter()
-        coro = client.generate_content(None, "hi", generation_config=CONFIG)
-        asyncio.run_coroutine_threadsafe(coro, loop).result()
-        times.append(time.perf_counter() - start)
-    return times, (time.process_time() - cpu) / calls
-
-
-async def raw_run(
-    client: httpx.AsyncClient, url: str, key: str, calls: int
-) -> tuple[list[float], float]:
-    """N sequential posts of the same request with bare httpx, each answer parsed."""
-    body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
-    if CONFIG is not None:
-        body["generationConfig"] = {"responseModalities": ["TEXT"]}
-    times = []
-    cpu = time.process_time()
-    for _ in range(calls):
-        start = time.perf_counter()
-        response = await client.post(url, json=body, headers={"x-goog-api-key": key})
-        response.raise_for_status()
-        json.loads(response.content)
-        times.append(time.perf_counter() - start)
-    return times, (time.process_time() - cpu) / calls
-
-
-async def async_run(client: AsyncImageClient, calls: int) -> tuple[list[float], float]:
-    """N sequential awaited calls: per-call wall times and CPU seconds per call."""
-    times = []
-    cpu = time.process_time()
-    for _ in range(calls):
-        start = time.perf_counter()
-        await client.generate_content(None, "hi", generation_config=CONFIG)
+        await client.generate_content(None, "hi", generation_config=config)
         times.append(time.perf_counter() - start)
     return times, (time.process_time() - cpu) / calls
 
 
 class Clients:
-    """The four ways of making the same call, each ready on its own loop."""
+    """The three ways of making the same call, each with a client of its own."""
 
-    def __init__(self, base_url: str, key: str):
-        self.key = key
-        self.url = f"{base_url}/v1beta/models/{DEFAULT_MODEL}:generateContent"
+    def __init__(self, base_url: str, key: str, config: GenerationConfig | None):
+        self.config = config
+        self.stack = ExitStack()
+        self.facade = self.stack.enter_context(ImageClient(key, base_url=base_url, max_retries=0))
+        self.portal = self.stack.enter_context(start_blocking_portal())
+        self.portal_client = AsyncImageClient(key, base_url=base_url, max_retries=0)
+        self.stack.callback(self.portal.call, self.portal_client.aclose)
         self.loop = asyncio.new_event_loop()
-        self.async_client = self.loop.run_until_complete(_make_async(key, base_url))
-        self.raw_client = httpx.AsyncClient()
-        self.sync_client = ImageClient(key, base_url=base_url, max_retries=0)
-        self.thread_loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.thread_loop.run_forever, daemon=True)
-        self.thread.start()
-        self.thread_client = asyncio.run_coroutine_threadsafe(
-            _make_async(key, base_url), self.thread_loop
-        ).result()
+        self.stack.callback(self.loop.close)
+        self.async_client = AsyncImageClient(key, base_url=base_url, max_retries=0)
+        self.stack.callback(lambda: self.loop.run_until_complete(self.async_client.aclose()))
 
-    def run(self, kind: str, calls: int) -> tuple[list[float], float]:
-        if kind == "async":
-            return self.loop.run_until_complete(async_run(self.async_client, calls))
-        if kind == "sync":
-            return sync_run(self.sync_client, calls)
-        if kind == "raw-httpx":
-            return self.loop.run_until_complete(raw_run(self.raw_client, self.url, self.key, calls))
-        return handoff_run(self.thread_client, self.thread_loop, calls)
-
-    def close(self) -> None:
-        self.sync_client.close()
-        self.loop.run_until_complete(self.async_client.aclose())
-        self.loop.run_until_complete(self.raw_client.aclose())
-        self.loop.close()
-        asyncio.run_coroutine_threadsafe(self.thread_client.aclose(), self.thread_loop).result()
-        self.thread_loop.call_soon_threadsafe(self.thread_loop.stop)
-        self.thread.join()
-        self.thread_loop.close()
+    def run(self, kind: str, calls: int) -> Run:
+        """N sequential calls of one kind."""
+        if kind == "facade":
+            facade_call = functools.partial(
+                self.facade.generate_content, None, "hi", generation_config=self.config
+            )
+            return blocking_run(facade_call, calls)
+        if kind == "portal":
+            coroutine_fn = functools.partial(
+                self.portal_client.generate_content, None, "hi", generation_config=self.config
+            )
+            return blocking_run(functools.partial(self.portal.call, coroutine_fn), calls)
+        return self.loop.run_until_complete(async_run(self.async_client, self.config, calls))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=100, help="sequential calls per run")
-    parser.add_argument("--runs", type=int, default=30, help="runs per client, interleaved")
+    parser.add_argument("--calls", type=int, default=100, help="sequential calls per kind")
+    parser.add_argument("--rounds", type=int, default=30, help="rounds, each kind once")
     parser.add_argument("--images", action="store_true", help="answer with images, not text")
     args = parser.parse_args()
-    global CONFIG  # noqa: PLW0603 - one switch for the whole script
-    CONFIG = None if args.images else TEXT_ONLY
+    config = None if args.images else TEXT_ONLY
 
-    kinds = ("async", "sync", "handoff", "raw-httpx")
-    walls: dict[str, list[float]] = {k: [] for k in kinds}
-    cpus: dict[str, list[float]] = {k: [] for k in kinds}
-    round_ratios: list[float] = []  # per round: sync's median wall/call over async's
+    walls: dict[str, list[float]] = {k: [] for k in KINDS}
+    cpus: dict[str, list[float]] = {k: [] for k in KINDS}
+    round_ratios: list[float] = []  # per round: the facade's median wall/call over portal's
     with emulator_process() as (base_url, key):
-        clients = Clients(base_url, key)
-        for kind in kinds:
-            clients.run(kind, WARMUP_CALLS)
-        for index in range(args.runs):
-            shift = index % len(kinds)
-            medians = {}
-            for kind in kinds[shift:] + kinds[:shift]:
-                times, cpu = clients.run(kind, args.calls)
-                walls[kind] += times
-                cpus[kind].append(cpu)
-                medians[kind] = statistics.median(times)
-            round_ratios.append(medians["sync"] / medians["async"])
-        clients.close()
+        clients = Clients(base_url, key, config)
+        with clients.stack:
+            for kind in KINDS:
+                clients.run(kind, WARMUP_CALLS)
+            for index in range(args.rounds):
+                shift = index % len(KINDS)
+                medians = {}
+                for kind in KINDS[shift:] + KINDS[:shift]:
+                    times, cpu = clients.run(kind, args.calls)
+                    walls[kind] += times
+                    cpus[kind].append(cpu)
+                    medians[kind] = statistics.median(times)
+                round_ratios.append(medians["facade"] / medians["portal"])
 
     wall_us = {k: statistics.median(v) * 1e6 for k, v in walls.items()}
     cpu_us = {k: statistics.median(v) * 1e6 for k, v in cpus.items()}
     answer = "a 1024x1024 PNG" if args.images else "text only"
-    print(f"{args.runs} interleaved runs x {args.calls} sequential calls per client ({answer})")
-    print(f"{'':10}{'wall/call (median)':>20}{'client CPU/call':>18}{'wall vs async':>16}")
-    for kind in kinds:
-        ratio = wall_us[kind] / wall_us["async"]
-        print(f"{kind:10}{wall_us[kind]:>17.1f} us{cpu_us[kind]:>15.1f} us{ratio:>15.3f}x")
-    wall_extra, cpu_extra = wall_us["sync"] - wall_us["async"], cpu_us["sync"] - cpu_us["async"]
-    wall_share, cpu_share = wall_extra / wall_us["async"], cpu_extra / cpu_us["async"]
+    print(f"{args.rounds} rounds x {args.calls} sequential calls per kind ({answer})")
+    print(f"{'':8}{'wall/call (median)':>20}{'client CPU/call':>18}{'wall vs portal':>16}")
+    for kind in KINDS:
+        ratio = wall_us[kind] / wall_us["portal"]
+        print(f"{kind:8}{wall_us[kind]:>17.1f} us{cpu_us[kind]:>15.1f} us{ratio:>15.3f}x")
+    wall_extra = wall_us["facade"] - wall_us["portal"]
+    cpu_extra = cpu_us["facade"] - cpu_us["portal"]
     print(
-        f"ImageClient overhead: {wall_extra:+.1f} us/call wall ({wall_share:+.1%}),"
-        f" {cpu_extra:+.1f} us/call CPU ({cpu_share:+.1%})"
+        f"facade over portal.call: {wall_extra:+.1f} us/call wall"
+        f" ({wall_extra / wall_us['portal']:+.1%}), {cpu_extra:+.1f} us/call CPU"
+        f" ({cpu_extra / cpu_us['portal']:+.1%})"
     )
-    q1, q2, q3 = statistics.quantiles(round_ratios, n=4)
     print(
-        f"per round, sync wall vs async: median {q2 - 1:+.1%}"
-        f" (quartiles {q1 - 1:+.1%} .. {q3 - 1:+.1%}, {len(round_ratios)} rounds)"
+        f"per round, facade wall vs portal.call: median {statistics.median(round_ratios) - 1:+.1%}"
+        f" (min {min(round_ratios) - 1:+.1%}, max {max(round_ratios) - 1:+.1%},"
+        f" {len(round_ratios)} rounds; target <= +5%)"
     )
-
-
-async def _make_async(key: str, base_url: str) -> AsyncImageClient:
-    return AsyncImageClient(key, base_url=base_url, max_retries=0)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """ImageClient: the blocking facade over `AsyncImageClient`, through an anyio portal.
 
 Each client owns one event loop, run by an anyio ``BlockingPortal`` in a daemon thread
-started at the first call. Every method submits the async method to that loop and
-waits for its answer (`Call`), so the connection pool lives across calls, and the
+started at the first call. Every method runs the async method there through the
+portal and waits for its answer, so the connection pool lives across calls, and the
 client works from any thread, from many threads at once, and from a thread that is
 itself running an event loop (a Jupyter cell), where an ``asyncio.run`` wrapper fails.
 
@@ -13,7 +13,6 @@ happen in `AsyncImageClient`, and its exceptions reach the caller unchanged.
 from __future__ import annotations
 
 import asyncio
-import functools
 import sys
 import warnings
 import weakref
@@ -23,7 +22,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from . import _constants as consts
 from ._client import AsyncImageClient, AuthStyle, ImageInput
 from ._constants import NOT_GIVEN, NotGiven
-from ._portal import Call, Runner
+from ._portal import Runner
 from ._retry import RetryPolicy
 from ._transport import Limits, TimeoutTypes, TransportChoice
 from ._types import (
@@ -155,9 +154,9 @@ class ImageClient:
         strict_options: bool = True,
         max_request_bytes: int | None = consts.MAX_REQUEST_BYTES,
     ):
-        # Validates every argument now, in the caller's thread, with the async client's
-        # own rules; it never sends anything and answers the read-only attributes.
-        self._settings = AsyncImageClient(
+        # Validates every argument now, in the caller's thread; its pools are made on the
+        # loop that first uses them, the portal's.
+        self._client = AsyncImageClient(
             api_key,
             base_url=base_url,
             auth=auth,
@@ -173,65 +172,47 @@ class ImageClient:
             strict_options=strict_options,
             max_request_bytes=max_request_bytes,
         )
-        # The loop's client is built from the resolved settings, so a change to the
-        # environment between now and the first call cannot make the two differ.
-        factory = functools.partial(
-            AsyncImageClient,
-            self._settings._key.value,  # the resolved key (same package)
-            base_url=self._settings.base_url,
-            auth=self._settings.auth,
-            timeout=timeout,
-            retry=self._settings.retry,
-            transport=transport,
-            limits=limits,
-            default_headers=default_headers,
-            max_response_bytes=max_response_bytes,
-            default_model=self._settings.default_model,
-            allow_insecure_http=allow_insecure_http,
-            strict_options=self._settings.strict_options,
-            max_request_bytes=self._settings.max_request_bytes,
-        )
-        self._runner = Runner(factory)
+        self._runner = Runner(self._client)
         self._finalizer = weakref.finalize(self, _finalize, self._runner)
         self._warned_in_loop = False
 
     def __repr__(self) -> str:
-        return "<ImageClient " + repr(self._settings).removeprefix("<AsyncImageClient ")
+        return "<ImageClient " + repr(self._client).removeprefix("<AsyncImageClient ")
 
     @property
     def base_url(self) -> str:
         """The API root the client sends to."""
-        return self._settings.base_url
+        return self._client.base_url
 
     @property
     def auth(self) -> AuthStyle:
         """How the key is sent: ``"bearer"`` or ``"x-goog-api-key"``."""
-        return self._settings.auth
+        return self._client.auth
 
     @property
     def default_model(self) -> str:
         """Model used when a call names none (normalized, ``google/...``)."""
-        return self._settings.default_model
+        return self._client.default_model
 
     @property
     def retry(self) -> RetryPolicy:
         """The client's `RetryPolicy`."""
-        return self._settings.retry
+        return self._client.retry
 
     @property
     def strict_options(self) -> bool:
         """Whether unsupported aspect ratios / image sizes are rejected before sending."""
-        return self._settings.strict_options
+        return self._client.strict_options
 
     @property
     def max_request_bytes(self) -> int | None:
         """The largest request body sent (``None``: no limit)."""
-        return self._settings.max_request_bytes
+        return self._client.max_request_bytes
 
     @property
     def limits(self) -> Limits | None:
         """The limits of the pool the client creates; None with a transport object."""
-        return self._settings.limits
+        return self._client.limits
 
     @property
     def closed(self) -> bool:
@@ -261,16 +242,9 @@ class ImageClient:
         **kwargs: _P.kwargs,
     ) -> _T:
         """Run ``method`` of the loop's async client there and wait for its answer."""
-        live = self._runner.live()
         if not self._warned_in_loop and _in_event_loop():
             self._warn_in_loop()
-        call = Call(method(live.client, *args, **kwargs))
-        live.in_flight.add(call)
-        try:
-            live.inbox.submit(call)
-            return call.wait()
-        finally:
-            live.in_flight.discard(call)
+        return self._runner.call(method, *args, **kwargs)
 
     def _warn_in_loop(self) -> None:
         self._warned_in_loop = True

@@ -31,7 +31,6 @@ from routerhub_images import (
     RetryPolicy,
     RouterHubError,
 )
-from routerhub_images._portal import Call, Inbox
 from routerhub_images._sync import EventLoopBlockedWarning, ImageClient
 from routerhub_images.emulator import (
     DEFAULT_API_KEY,
@@ -236,127 +235,71 @@ def test_closing_while_many_threads_call_fails_each_call_cleanly(app: EmulatorAp
 # --- the hand-off to the loop -----------------------------------------------------------
 
 
-def test_a_call_aborted_before_it_starts_never_runs() -> None:
-    """Closed (or interrupted) before the loop picks it up: the coroutine is closed unrun."""
+def test_a_call_made_after_close_never_runs() -> None:
+    """Closed before the loop picks it up: the method is never called, ClientClosedError."""
     ran: list[bool] = []
 
-    async def work() -> str:
+    async def work(_: AsyncImageClient) -> str:
         ran.append(True)
         return "answer"
 
-    coroutine = work()
-    call = Call(coroutine)
-    call.abort()
-    loop = asyncio.new_event_loop()
-    try:
-        call.start(loop)
-        loop.run_until_complete(asyncio.sleep(0))
-    finally:
-        loop.close()
+    client = ImageClient(api_key=DEFAULT_API_KEY, base_url=BASE_URL)
+    client.close()
+    with pytest.raises(ClientClosedError):
+        client._runner.call(work)
     assert ran == []
-    assert inspect.getcoroutinestate(coroutine) == inspect.CORO_CLOSED
-    with pytest.raises(ClientClosedError):
-        call.wait()
-
-
-def test_a_call_answers_once_whoever_settles_first() -> None:
-    """The task's answer after an abort is dropped: the caller sees the abort, once."""
-
-    async def work() -> str:
-        return "answer"
-
-    loop = asyncio.new_event_loop()
-    try:
-        call = Call(work())
-        call.start(loop)
-        call.abort()
-        loop.run_until_complete(asyncio.sleep(0))
-    finally:
-        loop.close()
-    with pytest.raises(ClientClosedError):
-        call.wait()
 
 
 def test_a_call_returns_its_value_and_raises_its_error_unchanged() -> None:
+    """The method's answer, or the very exception object it raised, reaches the caller."""
     failure = InvalidInputError("bad prompt")
 
-    async def ok() -> str:
+    async def ok(_: AsyncImageClient) -> str:
         return "answer"
 
-    async def bad() -> str:
+    async def bad(_: AsyncImageClient) -> str:
         raise failure
 
-    loop = asyncio.new_event_loop()
-    try:
-        calls = [Call(ok()), Call(bad())]
-        for call in calls:
-            call.start(loop)
-        loop.run_until_complete(asyncio.sleep(0.01))
-    finally:
-        loop.close()
-    assert calls[0].wait() == "answer"
-    with pytest.raises(InvalidInputError) as raised:
-        calls[1].wait()
+    with ImageClient(api_key=DEFAULT_API_KEY, base_url=BASE_URL) as client:
+        assert client._runner.call(ok) == "answer"
+        with pytest.raises(InvalidInputError) as raised:
+            client._runner.call(bad)
     assert raised.value is failure
 
 
-def test_inbox_of_a_closed_loop_refuses_calls_and_fails_queued_ones() -> None:
-    """A wake-up lost with its loop must not strand later calls: they fail, none hang."""
-
-    async def work() -> str:
-        return "answer"
-
-    loop = asyncio.new_event_loop()
-    inbox = Inbox(loop)
-    queued_coroutine = work()
-    queued = Call(queued_coroutine)
-    inbox.submit(queued)  # its wake-up is scheduled on a loop that never runs it
-    loop.close()
-    late_coroutine = work()
-    late = Call(late_coroutine)
-    with pytest.raises(ClientClosedError):
-        inbox.submit(late)  # would ride on the lost wake-up: refused instead
-    inbox.close()  # what closing the client does once its loop thread has ended
-    for call, coroutine in [(queued, queued_coroutine), (late, late_coroutine)]:
+def test_a_client_whose_loop_has_ended_refuses_calls(app: EmulatorApp) -> None:
+    """A loop gone without close() must not strand later calls: they fail, none hang."""
+    with make_client(app) as client:
+        text_call(client)
+        live = client._runner.live()
+        live.portal.call(live.portal.stop)  # the loop ends behind the client's back
+        live.thread.join(5)
+        assert not live.thread.is_alive()
         with pytest.raises(ClientClosedError):
-            call.wait()
-        assert inspect.getcoroutinestate(coroutine) == inspect.CORO_CLOSED
-    with pytest.raises(ClientClosedError):
-        inbox.submit(Call(work()))
+            text_call(client)
+    assert app.log.count == 1
 
 
-def test_an_interrupted_submit_neither_runs_its_call_nor_wedges_the_inbox() -> None:
-    """Ctrl-C between queueing a call and waking the loop: later calls still start."""
-    ran: list[str] = []
+def test_an_interrupted_hand_off_neither_runs_its_call_nor_wedges_the_client(
+    app: EmulatorApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while a call is handed to the loop: it never runs, later calls still start."""
+    with make_client(app) as client:
+        text_call(client, "first")
+        loop = client._runner.live().portal.call(asyncio.get_running_loop)
+        wake_up = loop.call_soon_threadsafe
+        interrupts = [KeyboardInterrupt()]
 
-    async def work(name: str) -> str:
-        ran.append(name)
-        return name
+        def interrupted_once(*args: Any, **kwargs: Any) -> Any:
+            if interrupts:
+                raise interrupts.pop()
+            return wake_up(*args, **kwargs)
 
-    class InterruptedOnce(asyncio.SelectorEventLoop):
-        interrupt = True
-
-        def call_soon_threadsafe(self, *args: Any, **kwargs: Any) -> Any:
-            if self.interrupt:
-                self.interrupt = False
-                raise KeyboardInterrupt
-            return super().call_soon_threadsafe(*args, **kwargs)
-
-    loop = InterruptedOnce()
-    inbox = Inbox(loop)
-    interrupted = Call(work("interrupted"))
-    try:
+        monkeypatch.setattr(loop, "call_soon_threadsafe", interrupted_once)
         with pytest.raises(KeyboardInterrupt):
-            inbox.submit(interrupted)
-        later = Call(work("later"))
-        inbox.submit(later)
-        loop.run_until_complete(asyncio.sleep(0.01))
-    finally:
-        loop.close()
-    assert ran == ["later"]  # checked first: a wedged inbox would make wait() hang
-    assert later.wait() == "later"
-    with pytest.raises(ClientClosedError):
-        interrupted.wait()
+            text_call(client, "interrupted")
+        assert text_call(client, "later").text == "Emulated answer to: later"
+    assert app.log.count == 2  # "first" and "later", never "interrupted"
 
 
 # --- construction -----------------------------------------------------------------------
