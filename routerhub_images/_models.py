@@ -15,15 +15,7 @@ from fractions import Fraction
 
 import attrs
 
-from ._errors import InvalidInputError
-
-
-class InvalidModelError(InvalidInputError):
-    """A model name is malformed (empty, has spaces, ``..`` segments, URL syntax, ...)."""
-
-
-class InvalidImageConfigError(InvalidInputError):
-    """An image size or aspect ratio is malformed or not supported by the model."""
+from ._errors import InvalidImageConfigError, InvalidModelError
 
 
 @attrs.frozen

@@ -35,13 +35,13 @@ from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
-    CallInfo,
     InsufficientCreditError,
     ResourceExhaustedError,
     RouterHubError,
     TLSVerificationError,
     UnexpectedRedirectError,
 )
+from ._types import CallInfo
 
 __all__ = [
     "DEFAULT_RETRY_HTTP_CODES",

@@ -44,7 +44,7 @@ import pybase64
 from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from ._errors import InvalidInputError, ResponseError
+from ._errors import InvalidInputError, ResponseError, UnknownFieldsError
 
 T = TypeVar("T")
 
@@ -84,10 +84,6 @@ _SPLICE_PREFIX = "!rh-splice!"
 _PREDECODED: contextvars.ContextVar[dict[str, bytes] | None] = contextvars.ContextVar(
     "routerhub_images_predecoded", default=None
 )
-
-
-class UnknownFieldsError(ValueError):
-    """Raised by the strict converter (tests only) when a payload has unknown keys."""
 
 
 def camel(name: str) -> str:
