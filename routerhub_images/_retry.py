@@ -648,10 +648,7 @@ class _Run:
             _describe(error),
             reason,
         )
-        error.call = CallInfo(
-            attempts=self.attempts,
-            backoff_seconds=self.backoff,
-            elapsed_seconds=self.elapsed(),
+        error.call = self.stats().call_info(
             request_id=getattr(error, "request_id", None),
             http_status=getattr(error, "code", None) or getattr(error, "http_status", None),
         )
