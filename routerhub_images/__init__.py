@@ -29,7 +29,6 @@ from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
-    CallInfo,
     ClientClosedError,
     ConfigurationError,
     DeadlineExceededError,
@@ -37,11 +36,15 @@ from ._errors import (
     ErrorInfo,
     FailedPreconditionError,
     HelpLink,
+    ImageInputError,
+    ImageTypeError,
     InsecureTransportError,
     InsufficientCreditError,
     InternalServerError,
     InvalidArgumentError,
+    InvalidImageConfigError,
     InvalidInputError,
+    InvalidModelError,
     MissingAPIKeyError,
     MissingDependencyError,
     NoImageError,
@@ -62,7 +65,7 @@ from ._errors import (
     UnexpectedRedirectError,
     UnknownAPIError,
 )
-from ._images import GeneratedImage, ImageInputError, ImageTypeError
+from ._images import GeneratedImage
 from ._logging import setup_from_env as _setup_logging
 from ._models import (
     ASPECT_RATIOS,
@@ -71,8 +74,6 @@ from ._models import (
     GEMINI_3_PRO_IMAGE_PREVIEW,
     IMAGE_SIZES,
     MODELS,
-    InvalidImageConfigError,
-    InvalidModelError,
     ModelInfo,
 )
 from ._retry import (
@@ -87,6 +88,7 @@ from ._sync import EventLoopBlockedWarning, ImageClient
 from ._transport import Limits, Timeout
 from ._types import (
     Blob,
+    CallInfo,
     Candidate,
     CitationMetadata,
     CitationSource,

@@ -29,7 +29,7 @@ from ._errors import (
     request_id_from,
 )
 from ._images import GeneratedImage, max_file_bytes
-from ._models import normalize_model_name, validate_image_options
+from ._models import MODELS, check_image_options, normalize_model_name
 from ._retry import Clock, Cooldown, RetryPolicy, call_with_retries
 from ._transport import (
     AsyncHTTPClient,
@@ -307,7 +307,7 @@ class AsyncImageClient:
             ResponseError: a 2xx whose body is not a valid response.
             ClientClosedError: the client was closed.
         """
-        name = normalize_model_name(self.default_model if model is None else model)
+        name = self.default_model if model is None else normalize_model_name(model)
         request = GenerateContentRequest(
             contents=await self._normalized(contents),
             generation_config=self._checked_config(name, generation_config),
@@ -450,8 +450,8 @@ class AsyncImageClient:
         image = config.image_config
         if image is None:
             return config
-        ratio, size = validate_image_options(
-            model,
+        ratio, size = check_image_options(
+            MODELS.get(model),
             aspect_ratio=image.aspect_ratio,
             image_size=image.image_size,
             strict=self.strict_options,
@@ -534,9 +534,10 @@ def _parse(answer: HTTPAnswer, key: _Secret) -> GenerateContentResponse:
             secret=key.value,
         )
     try:
-        response = GenerateContentResponse.from_json(answer.content)
+        response = _wire.loads(
+            answer.content, GenerateContentResponse, http_status=answer.status_code
+        )
     except ResponseError as exc:
-        exc.http_status = answer.status_code
         _raise_error_envelope(answer, key)  # [{"error": ...}] is no response either
         if answer.redacted(key.redact) is not answer:
             _redact_error_text(exc, key)

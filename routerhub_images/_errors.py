@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
@@ -20,25 +20,33 @@ from ._constants import ERROR_EXCERPT_CHARS, REQUEST_ID_HEADERS
 if TYPE_CHECKING:
     import httpx
 
+    from ._types import CallInfo
+
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
     "AbortedError",
     "AlreadyExistsError",
-    "CallInfo",
     "ClientClosedError",
     "ConfigurationError",
     "DeadlineExceededError",
+    "DuplicateJobError",
     "ErrorDetails",
     "ErrorInfo",
     "FailedPreconditionError",
     "HelpLink",
+    "ImageInputError",
+    "ImageTypeError",
     "InsecureTransportError",
     "InsufficientCreditError",
     "InternalServerError",
     "InvalidArgumentError",
+    "InvalidImageConfigError",
     "InvalidInputError",
+    "InvalidModelError",
+    "JobFileError",
+    "ManifestLockedError",
     "MissingAPIKeyError",
     "MissingDependencyError",
     "NoImageError",
@@ -58,26 +66,11 @@ __all__ = [
     "UnavailableError",
     "UnexpectedRedirectError",
     "UnknownAPIError",
+    "UnknownFieldsError",
     "api_error_from_http",
     "one_line",
     "redactor",
 ]
-
-
-@attrs.frozen(kw_only=True)
-class CallInfo:
-    """What it took to get an answer: attached to every response and every error."""
-
-    attempts: int
-    """HTTP attempts made (1 when the first one answered)."""
-    backoff_seconds: float = 0.0
-    """Seconds spent waiting between attempts."""
-    elapsed_seconds: float = 0.0
-    """Seconds from the call to its answer, waits included."""
-    request_id: str | None = None
-    """The server's request id header of the last attempt, if it sent one."""
-    http_status: int | None = None
-    """HTTP status of the last attempt; None when no answer arrived."""
 
 
 def _rebuild(cls: type[RouterHubError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
@@ -101,6 +94,38 @@ class RouterHubError(Exception):
 
 class InvalidInputError(RouterHubError, ValueError):
     """An argument was rejected before any network call (bad model name, empty image, ...)."""
+
+
+class InvalidModelError(InvalidInputError):
+    """A model name is malformed (empty, has spaces, ``..`` segments, URL syntax, ...)."""
+
+
+class InvalidImageConfigError(InvalidInputError):
+    """An image size or aspect ratio is malformed or not supported by the model."""
+
+
+class ImageInputError(InvalidInputError):
+    """An input image was rejected: missing, empty, a directory, or not a supported format."""
+
+
+class ImageTypeError(RouterHubError, TypeError):
+    """Image data of the wrong Python type was passed (for example ``str`` instead of ``bytes``)."""
+
+
+class JobFileError(InvalidInputError):
+    """A jobs file or a job is invalid; the message names the file and line."""
+
+
+class DuplicateJobError(JobFileError):
+    """Two jobs have the same id (or ids whose output file names would collide)."""
+
+
+class ManifestLockedError(RouterHubError):
+    """Another process is running a batch into the same output directory."""
+
+
+class UnknownFieldsError(ValueError):
+    """Raised by the strict converter (tests only) when a payload has unknown keys."""
 
 
 class ConfigurationError(RouterHubError):
@@ -241,22 +266,6 @@ def parse_duration(value: object) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def _str_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _str_map(value: object) -> dict[str, str]:
-    if not isinstance(value, Mapping):
-        return {}
-    return {str(k): str(v) for k, v in value.items()}
-
-
-def _dicts(value: object) -> list[Mapping[str, Any]]:
-    if not isinstance(value, Sequence) or isinstance(value, str | bytes):
-        return []
-    return [item for item in value if isinstance(item, Mapping)]
-
-
 @attrs.frozen(kw_only=True)
 class ErrorDetails:
     """The typed view of ``error.details``; ``raw`` keeps every detail as sent."""
@@ -271,42 +280,54 @@ class ErrorDetails:
     @classmethod
     def parse(cls, details: object) -> ErrorDetails:
         """Read the details Google defines; anything malformed is kept in ``raw`` only."""
-        raw = tuple(_dicts(details))
-        fields: dict[str, Any] = {"raw": raw}
-        for detail in raw:
-            kind = str(detail.get("@type", "")).rsplit("/", 1)[-1]
-            if kind == "google.rpc.RetryInfo":
-                fields["retry_delay"] = parse_duration(detail.get("retryDelay"))
-            elif kind == "google.rpc.QuotaFailure":
-                fields["quota_violations"] = tuple(
-                    _quota_violation(v) for v in _dicts(detail.get("violations"))
-                )
-            elif kind == "google.rpc.ErrorInfo":
-                fields["error_info"] = ErrorInfo(
-                    reason=_str_or_none(detail.get("reason")),
-                    domain=_str_or_none(detail.get("domain")),
-                    metadata=_str_map(detail.get("metadata")),
-                )
-            elif kind == "google.rpc.Help":
-                fields["help_links"] = tuple(
-                    HelpLink(
-                        description=_str_or_none(link.get("description")),
-                        url=_str_or_none(link.get("url")),
-                    )
-                    for link in _dicts(detail.get("links"))
-                )
-        return cls(**fields)
+        items = details if isinstance(details, list | tuple) else ()
+        raw = tuple(d for d in items if isinstance(d, Mapping))
+        # The last detail of each type wins.
+        by_type = {str(d.get("@type", "")).rsplit("/", 1)[-1]: d for d in raw}
+        retry = _detail(by_type.get("google.rpc.RetryInfo"), _RetryInfo)
+        quota = _detail(by_type.get("google.rpc.QuotaFailure"), _QuotaFailure)
+        help_ = _detail(by_type.get("google.rpc.Help"), _Help)
+        return cls(
+            retry_delay=parse_duration(retry.retry_delay) if retry else None,
+            quota_violations=quota.violations if quota else (),
+            error_info=_detail(by_type.get("google.rpc.ErrorInfo"), ErrorInfo),
+            help_links=help_.links if help_ else (),
+            raw=raw,
+        )
 
 
-def _quota_violation(raw: Mapping[str, Any]) -> QuotaViolation:
-    return QuotaViolation(
-        subject=_str_or_none(raw.get("subject")),
-        description=_str_or_none(raw.get("description")),
-        quota_metric=_str_or_none(raw.get("quotaMetric")),
-        quota_id=_str_or_none(raw.get("quotaId")),
-        quota_dimensions=_str_map(raw.get("quotaDimensions")),
-        quota_value=_str_or_none(raw.get("quotaValue")),
-    )
+@attrs.frozen(kw_only=True)
+class _RetryInfo:
+    retry_delay: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _QuotaFailure:
+    violations: tuple[QuotaViolation, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class _Help:
+    links: tuple[HelpLink, ...] = ()
+
+
+_T = TypeVar("_T")
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _detail(detail: Mapping[str, Any] | None, cls: type[_T]) -> _T | None:
+    """``detail`` structured as ``cls`` by the wire converter; None if absent or malformed."""
+    from ._wire import structure  # noqa: PLC0415 - _wire imports this module
+
+    if detail is None:
+        return None
+    try:
+        return structure(detail, cls)
+    except ResponseError:
+        return None
 
 
 class APIStatusError(RouterHubError):
@@ -641,20 +662,17 @@ def api_error_from_http(
     headers = {name.lower(): redact(value) for name, value in headers.items()}
     if 300 <= code < 400:
         return _redirect_error(code, headers, redact, response)
-    error = _error_object(body)
-    if error is not None:
-        error = _redact_json(error, redact)
-    status = _str_or_none(error.get("status")) if error else None
-    message = _str_or_none(error.get("message")) if error else None
+    error = _redact_json(_error_object(body) or {}, redact)
+    status = _str_or_none(error.get("status"))
+    message = _str_or_none(error.get("message"))
     if not message:
         # The longest form of the secret in a body: every character \uXXXX-escaped.
         message = _excerpt(body, redact, margin=6 * len(secret or ""))
-    cls = error_class(code, status)
-    return cls(
+    return error_class(code, status)(
         message,
         code=code,
         status=status,
-        details=ErrorDetails.parse(error.get("details") if error else None),
+        details=ErrorDetails.parse(error.get("details")),
         headers=headers,
         request_id=request_id_from(headers),
         response=response,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
-from ._errors import InvalidInputError, MissingDependencyError, RouterHubError
+from ._errors import ImageInputError, ImageTypeError, MissingDependencyError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -52,14 +52,6 @@ _NOT_SOF_MARKERS = frozenset({0xC4, 0xC8, 0xCC})
 # Markers without a length field: TEM, RST0..RST7, SOI.
 _STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD9)})
 _MIME_TYPE_RE = re.compile(r"[A-Za-z0-9][\w!#$&^.+-]*/[A-Za-z0-9][\w!#$&^.+-]*", re.ASCII)
-
-
-class ImageInputError(InvalidInputError):
-    """An input image was rejected: missing, empty, a directory, or not a supported format."""
-
-
-class ImageTypeError(RouterHubError, TypeError):
-    """Image data of the wrong Python type was passed (for example ``str`` instead of ``bytes``)."""
 
 
 def sniff_mime_type(data: bytes) -> str | None:

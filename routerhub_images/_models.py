@@ -15,15 +15,7 @@ from fractions import Fraction
 
 import attrs
 
-from ._errors import InvalidInputError
-
-
-class InvalidModelError(InvalidInputError):
-    """A model name is malformed (empty, has spaces, ``..`` segments, URL syntax, ...)."""
-
-
-class InvalidImageConfigError(InvalidInputError):
-    """An image size or aspect ratio is malformed or not supported by the model."""
+from ._errors import InvalidImageConfigError, InvalidModelError
 
 
 @attrs.frozen
@@ -266,7 +258,19 @@ def validate_image_options(
         InvalidImageConfigError: a value is malformed or not supported by the model.
 
     """
-    info = model_info(model)
+    return check_image_options(
+        model_info(model), aspect_ratio=aspect_ratio, image_size=image_size, strict=strict
+    )
+
+
+def check_image_options(
+    info: ModelInfo | None,
+    *,
+    aspect_ratio: str | None,
+    image_size: str | None,
+    strict: bool,
+) -> tuple[str | None, str | None]:
+    """`validate_image_options` for a model already looked up (None: not in the table)."""
     ratio = None if aspect_ratio is None else _ratio_shape(aspect_ratio)
     size = None if image_size is None else _size_shape(image_size)
     if strict and info is not None:

@@ -35,13 +35,13 @@ from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
-    CallInfo,
     InsufficientCreditError,
     ResourceExhaustedError,
     RouterHubError,
     TLSVerificationError,
     UnexpectedRedirectError,
 )
+from ._types import CallInfo
 
 __all__ = [
     "DEFAULT_RETRY_HTTP_CODES",
@@ -648,10 +648,7 @@ class _Run:
             _describe(error),
             reason,
         )
-        error.call = CallInfo(
-            attempts=self.attempts,
-            backoff_seconds=self.backoff,
-            elapsed_seconds=self.elapsed(),
+        error.call = self.stats().call_info(
             request_id=getattr(error, "request_id", None),
             http_status=getattr(error, "code", None) or getattr(error, "http_status", None),
         )

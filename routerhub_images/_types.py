@@ -17,7 +17,7 @@ import attrs
 from . import _constants as consts
 from . import _wire
 from ._enums import IMAGE_WITHHELD_REASONS, Role
-from ._errors import CallInfo, InvalidInputError, NoImageError, PromptBlockedError
+from ._errors import InvalidInputError, NoImageError, PromptBlockedError
 from ._images import (
     GeneratedImage,
     check_image_bytes,
@@ -28,6 +28,7 @@ from ._images import (
 
 __all__ = [
     "Blob",
+    "CallInfo",
     "Candidate",
     "CitationMetadata",
     "CitationSource",
@@ -54,6 +55,22 @@ DEFAULT_MAX_FILE_BYTES = max_file_bytes(consts.MAX_REQUEST_BYTES)
 M = TypeVar("M", bound="WireModel")
 
 _OCTET_STREAM = "application/octet-stream"
+
+
+@attrs.frozen(kw_only=True)
+class CallInfo:
+    """What it took to get an answer: attached to every response and every error."""
+
+    attempts: int
+    """HTTP attempts made (1 when the first one answered)."""
+    backoff_seconds: float = 0.0
+    """Seconds spent waiting between attempts."""
+    elapsed_seconds: float = 0.0
+    """Seconds from the call to its answer, waits included."""
+    request_id: str | None = None
+    """The server's request id header of the last attempt, if it sent one."""
+    http_status: int | None = None
+    """HTTP status of the last attempt; None when no answer arrived."""
 
 
 class WireModel:

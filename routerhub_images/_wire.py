@@ -44,7 +44,7 @@ import pybase64
 from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from ._errors import InvalidInputError, ResponseError
+from ._errors import InvalidInputError, ResponseError, UnknownFieldsError
 
 T = TypeVar("T")
 
@@ -84,10 +84,6 @@ _SPLICE_PREFIX = "!rh-splice!"
 _PREDECODED: contextvars.ContextVar[dict[str, bytes] | None] = contextvars.ContextVar(
     "routerhub_images_predecoded", default=None
 )
-
-
-class UnknownFieldsError(ValueError):
-    """Raised by the strict converter (tests only) when a payload has unknown keys."""
 
 
 def camel(name: str) -> str:
@@ -493,18 +489,27 @@ def _first_problem(exc: BaseException) -> tuple[str, str | None]:
     return (message, _wire_path(path)) if message else (first, None)
 
 
-def structure(data: Any, cls: type[T], *, conv: cattrs.Converter | None = None) -> T:
+def structure(
+    data: Any,
+    cls: type[T],
+    *,
+    conv: cattrs.Converter | None = None,
+    http_status: int | None = None,
+) -> T:
     """Build ``cls`` from wire data; a bad payload raises `ResponseError` naming the path.
 
     Raises:
-        ResponseError: ``data`` does not fit ``cls``; ``path`` is the JSON path at fault.
+        ResponseError: ``data`` does not fit ``cls``; ``path`` is the JSON path at fault,
+            ``http_status`` the status of the answer it came in, if any.
     """
     try:
         return (conv or converter).structure(data, cls)
     except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
         message, path = _first_problem(exc)
         where = f" at {path}" if path else ""
-        raise ResponseError(f"invalid {cls.__name__}{where}: {message}", path=path) from exc
+        raise ResponseError(
+            f"invalid {cls.__name__}{where}: {message}", path=path, http_status=http_status
+        ) from exc
 
 
 def _predecode(body: bytes) -> tuple[bytes, dict[str, bytes]] | None:
@@ -571,13 +576,14 @@ def _loads_predecoded(body: bytes, cls: type[T]) -> T | None:
     return None if pending else result
 
 
-def loads(body: bytes | str, cls: type[T]) -> T:
+def loads(body: bytes | str, cls: type[T], *, http_status: int | None = None) -> T:
     """Parse JSON text into ``cls``; invalid JSON or shape raises `ResponseError`.
 
     For bytes, base64 values of at least ``_PREDECODE_MIN_CHARS`` characters under a
     ``data`` or ``thoughtSignature`` key are decoded from a memoryview of the body before
     the JSON parse, which then sees a small body: a 20 MB image costs one decode instead
     of a 27 MB bytes->str decode, a str copy by the JSON scanner and a decode.
+    ``http_status`` (of the answer the body came in) goes on the `ResponseError`.
     """
     if isinstance(body, bytes):
         result = _loads_predecoded(body, cls)
@@ -586,5 +592,7 @@ def loads(body: bytes | str, cls: type[T]) -> T:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:
-        raise ResponseError(f"body is not valid JSON: {exc}", path="$") from None
-    return structure(data, cls)
+        raise ResponseError(
+            f"body is not valid JSON: {exc}", path="$", http_status=http_status
+        ) from None
+    return structure(data, cls, http_status=http_status)

@@ -16,6 +16,7 @@ from client_helpers import JITTER, WALL, FakeClock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from routerhub_images import CallInfo
 from routerhub_images._constants import (
     BACKOFF_EXP_BASE,
     BACKOFF_INITIAL,
@@ -28,7 +29,6 @@ from routerhub_images._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
-    CallInfo,
     InsufficientCreditError,
     ResourceExhaustedError,
     ResponseError,

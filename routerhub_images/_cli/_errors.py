@@ -12,12 +12,12 @@ from routerhub_images._errors import (
     APIConnectionError,
     APIStatusError,
     ConfigurationError,
+    ImageTypeError,
     InvalidInputError,
     NoImageError,
     ResponseError,
     RouterHubError,
 )
-from routerhub_images._images import ImageTypeError
 from routerhub_images._models import STRICT_OPTIONS_HINT
 from routerhub_images._transport import INSECURE_HTTP_HINT
 

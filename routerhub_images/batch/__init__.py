@@ -10,10 +10,10 @@ so running the same jobs again skips what is done. See ``docs/batch.md``.
 
 from __future__ import annotations
 
+from routerhub_images._errors import DuplicateJobError, JobFileError, ManifestLockedError
+
 from ._jobs import (
     BatchJob,
-    DuplicateJobError,
-    JobFileError,
     content_hash,
     load_jobs,
     parse_shard,
@@ -32,7 +32,6 @@ from ._manifest import (
     ImageFile,
     JobError,
     ManifestEntry,
-    ManifestLockedError,
     TokenUsage,
     read_manifest,
 )

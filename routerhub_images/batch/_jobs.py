@@ -16,12 +16,10 @@ from typing import Any
 
 import attrs
 
-from routerhub_images._errors import InvalidInputError
+from routerhub_images._errors import DuplicateJobError, InvalidInputError, JobFileError
 
 __all__ = [
     "BatchJob",
-    "DuplicateJobError",
-    "JobFileError",
     "content_hash",
     "load_jobs",
     "parse_shard",
@@ -39,14 +37,6 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 _JSONL_KEYS = frozenset({"id", "prompt", "model", "aspect_ratio", "image_size", "seed", "images"})
 _IMAGE_SUFFIX = re.compile(r"(?P<base>.+)-(?P<index>\d+)")
-
-
-class JobFileError(InvalidInputError):
-    """A jobs file or a job is invalid; the message names the file and line."""
-
-
-class DuplicateJobError(JobFileError):
-    """Two jobs have the same id (or ids whose output file names would collide)."""
 
 
 def _check_id(_instance: object, _attribute: object, value: str) -> None:

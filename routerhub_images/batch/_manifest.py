@@ -33,7 +33,7 @@ import attrs
 import cattrs
 
 from routerhub_images._constants import LOGGER_NAME
-from routerhub_images._errors import RouterHubError
+from routerhub_images._errors import ManifestLockedError
 
 __all__ = [
     "MANIFEST_NAME",
@@ -41,7 +41,6 @@ __all__ = [
     "JobError",
     "Manifest",
     "ManifestEntry",
-    "ManifestLockedError",
     "TokenUsage",
     "read_manifest",
 ]
@@ -61,10 +60,6 @@ _TEMP_FILE = re.compile(r"\..+\.[0-9a-f]{16}\.tmp")
 """Names `atomic_write_bytes` gives its temporary files."""
 
 Status = Literal["ok", "failed"]
-
-
-class ManifestLockedError(RouterHubError):
-    """Another process is running a batch into the same output directory."""
 
 
 @attrs.frozen(kw_only=True)
