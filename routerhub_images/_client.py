@@ -17,6 +17,17 @@ import attrs
 
 from . import _constants as consts
 from . import _wire
+from ._config import (
+    Limits,
+    TimeoutTypes,
+    TransportChoice,
+    check_base_url,
+    check_headers,
+    check_max_response_bytes,
+    default_timeout,
+    make_limits,
+    make_timeout,
+)
 from ._constants import NOT_GIVEN, NotGiven
 from ._errors import (
     APITimeoutError,
@@ -28,24 +39,10 @@ from ._errors import (
     redactor,
     request_id_from,
 )
+from ._http import AsyncHTTPClient, AsyncHTTPTransport, ConnectionPools, HTTPAnswer
 from ._images import GeneratedImage, max_file_bytes
 from ._models import normalize_model_name, validate_image_options
 from ._retry import Clock, Cooldown, RetryPolicy, call_with_retries
-from ._transport import (
-    AsyncHTTPClient,
-    AsyncHTTPTransport,
-    HTTPAnswer,
-    Limits,
-    TimeoutTypes,
-    Transport,
-    TransportChoice,
-    check_base_url,
-    check_headers,
-    check_max_response_bytes,
-    make_limits,
-    make_timeout,
-)
-from ._transport import default_timeout as _default_timeout
 from ._types import (
     Content,
     ContentsInput,
@@ -213,7 +210,7 @@ class AsyncImageClient:
         self._cooldown = Cooldown()
         if isinstance(timeout, NotGiven):
             # An injected client keeps its own timeout unless one is passed here.
-            self._timeout = None if http_client is not None else _default_timeout()
+            self._timeout = None if http_client is not None else default_timeout()
         else:
             self._timeout = make_timeout(timeout)
         own_pool = http_client is not None or isinstance(transport, AsyncHTTPTransport)
@@ -222,11 +219,11 @@ class AsyncImageClient:
                 "limits apply to the pools the client creates: an http_client or a "
                 "transport object has its own"
             )
-        self._transport = Transport(
+        self._pools = ConnectionPools(
             base_url=self.base_url,
             auth_headers=_auth_headers(self._key, auth),
             headers=check_headers(default_headers),
-            timeout=self._timeout or _default_timeout(),
+            timeout=self._timeout or default_timeout(),
             http_client=http_client,
             transport=transport,
             limits=make_limits(limits),
@@ -246,12 +243,12 @@ class AsyncImageClient:
 
         An ``http_client`` or a transport object passed in has a pool of its own.
         """
-        return self._transport.limits
+        return self._pools.limits
 
     @property
     def closed(self) -> bool:
         """True after `aclose`; calls then raise `ClientClosedError`."""
-        return self._transport.closed
+        return self._pools.closed
 
     async def __aenter__(self) -> AsyncImageClient:
         return self
@@ -261,7 +258,7 @@ class AsyncImageClient:
 
     async def aclose(self) -> None:
         """Close the connection pool (an injected ``http_client`` is left open)."""
-        await self._transport.aclose()
+        await self._pools.aclose()
 
     async def generate_content(
         self,
@@ -474,7 +471,7 @@ class AsyncImageClient:
         policy = _with_max_retries(self.retry, max_retries)
 
         async def attempt() -> tuple[GenerateContentResponse, HTTPAnswer]:
-            answer = await self._transport.post(path, body, timeout=call_timeout)
+            answer = await self._pools.post(path, body, timeout=call_timeout)
             logger.debug("POST %s -> %s", path, answer.status_code)
             return _parse(answer, self._key), answer
 
