@@ -1,10 +1,7 @@
 """Sending over httpx: a pool per event loop, bounded reads, httpx failures mapped.
 
 Requests always go through an ``httpx.AsyncClient`` (so respx and injected transports
-work), whatever carries them (`TransportChoice`). An ``httpx.AsyncClient`` is bound to
-the event loop it first ran on, so when the library owns the pool it keeps one per
-running asyncio loop and closes it when ``asyncio.run`` shuts that loop down. An
-injected client is used as it is.
+work), whatever carries them (`TransportChoice`).
 """
 
 from __future__ import annotations
@@ -93,8 +90,10 @@ class HTTPAnswer:
 class ConnectionPools:
     """Sends POSTs with auth through a pooled ``httpx.AsyncClient`` per event loop.
 
-    The pools built here read the environment (proxies, CA bundle) only with
-    ``trust_env``; redirects are never followed, whatever client is used.
+    An ``httpx.AsyncClient`` is bound to the loop it first ran on, so each running asyncio
+    loop gets its own, closed when ``asyncio.run`` shuts that loop down; an injected
+    client is used as it is. The pools built here read the environment (proxies, CA
+    bundle) only with ``trust_env``; redirects are never followed.
 
     Raises:
         InvalidInputError: ``transport`` is not a `TransportChoice`.
@@ -118,11 +117,8 @@ class ConnectionPools:
         self._trust_env = trust_env
         self._max_response_bytes = max_response_bytes
         self._auth_headers = dict(auth_headers)
-        self._headers = {
-            **(headers or {}),
-            **self._auth_headers,
-            "content-type": "application/json",
-        }
+        self._headers = {**(headers or {}), **self._auth_headers}
+        self._headers["content-type"] = "application/json"
         if not any(name.lower() == "accept-encoding" for name in self._headers):
             # What `_read_body` decodes within the limit (httpx adds br, zstd if installed).
             self._headers["accept-encoding"] = _ACCEPT_ENCODING
