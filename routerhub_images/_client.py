@@ -25,7 +25,6 @@ from ._config import (
     check_headers,
     check_max_response_bytes,
     default_timeout,
-    make_limits,
     make_timeout,
 )
 from ._constants import NOT_GIVEN, NotGiven
@@ -39,7 +38,7 @@ from ._errors import (
     redactor,
     request_id_from,
 )
-from ._http import AsyncHTTPClient, AsyncHTTPTransport, ConnectionPools, HTTPAnswer
+from ._http import AsyncHTTPClient, ConnectionPools, HTTPAnswer
 from ._images import GeneratedImage, max_file_bytes
 from ._models import normalize_model_name, validate_image_options
 from ._retry import Clock, Cooldown, RetryPolicy, call_with_retries
@@ -213,12 +212,6 @@ class AsyncImageClient:
             self._timeout = None if http_client is not None else default_timeout()
         else:
             self._timeout = make_timeout(timeout)
-        own_pool = http_client is not None or isinstance(transport, AsyncHTTPTransport)
-        if limits is not None and own_pool:
-            raise InvalidInputError(
-                "limits apply to the pools the client creates: an http_client or a "
-                "transport object has its own"
-            )
         self._pools = ConnectionPools(
             base_url=self.base_url,
             auth_headers=_auth_headers(self._key, auth),
@@ -226,7 +219,7 @@ class AsyncImageClient:
             timeout=self._timeout or default_timeout(),
             http_client=http_client,
             transport=transport,
-            limits=make_limits(limits),
+            limits=limits,
             trust_env=allow_insecure_http or not clear_text,
             max_response_bytes=check_max_response_bytes(max_response_bytes),
         )

@@ -18,7 +18,7 @@ import httpx
 
 from . import _constants as consts
 from ._aiohttp import TransportFactory, aiohttp_factory, map_aiohttp_error
-from ._config import Limits, TransportChoice
+from ._config import Limits, TransportChoice, make_limits
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
@@ -33,7 +33,6 @@ from ._version import __version__
 
 __all__ = [
     "AsyncHTTPClient",
-    "AsyncHTTPTransport",
     "ConnectionPools",
     "HTTPAnswer",
     "asgi_transport",
@@ -41,9 +40,6 @@ __all__ = [
 
 AsyncHTTPClient = httpx.AsyncClient
 """The httpx client type accepted as ``http_client``."""
-
-AsyncHTTPTransport = httpx.AsyncBaseTransport
-"""The httpx transport type accepted as ``transport``."""
 
 _USER_AGENT = f"routerhub-images/{__version__}"
 
@@ -96,7 +92,8 @@ class ConnectionPools:
     bundle) only with ``trust_env``; redirects are never followed.
 
     Raises:
-        InvalidInputError: ``transport`` is not a `TransportChoice`.
+        InvalidInputError: ``transport`` is not a `TransportChoice`, bad ``limits``, or
+            ``limits`` beside an injected client or transport object (it has its own pool).
         MissingDependencyError: ``transport="aiohttp"`` without ``httpx-aiohttp`` installed.
     """
 
@@ -107,7 +104,7 @@ class ConnectionPools:
         auth_headers: Mapping[str, str],
         headers: Mapping[str, str] | None = None,
         timeout: httpx.Timeout,
-        limits: Limits | None = None,
+        limits: httpx.Limits | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: TransportChoice = "httpx",
         trust_env: bool = True,
@@ -124,11 +121,16 @@ class ConnectionPools:
             self._headers["accept-encoding"] = _ACCEPT_ENCODING
         self._timeout = timeout
         self._injected = http_client
-        self._limits = limits or Limits()
+        self._own_pool = isinstance(transport, httpx.AsyncBaseTransport)
+        if limits is not None and (http_client is not None or self._own_pool):
+            raise InvalidInputError(
+                "limits apply to the pools the client creates: an http_client or a "
+                "transport object has its own"
+            )
+        self._limits = make_limits(limits)
         self._make_transport = _transport_factory(
             transport, base_url, max_response_bytes, trust_env=trust_env
         )
-        self._own_pool = isinstance(transport, httpx.AsyncBaseTransport)
         self._pools: weakref.WeakKeyDictionary[Any, httpx.AsyncClient] = weakref.WeakKeyDictionary()
         self._guards: weakref.WeakKeyDictionary[Any, AsyncGenerator[None, None]] = (
             weakref.WeakKeyDictionary()
