@@ -6,6 +6,7 @@
 """
 
 from ._client import AsyncImageClient, ImageInput
+from ._config import Limits, Timeout
 from ._constants import (
     DEFAULT_BASE_URL,
     DEFAULT_MODEL,
@@ -85,7 +86,6 @@ from ._retry import (
     set_instant_retries,
 )
 from ._sync import EventLoopBlockedWarning, ImageClient
-from ._transport import Limits, Timeout
 from ._types import (
     Blob,
     CallInfo,

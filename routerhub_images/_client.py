@@ -17,6 +17,16 @@ import attrs
 
 from . import _constants as consts
 from . import _wire
+from ._config import (
+    Limits,
+    TimeoutTypes,
+    TransportChoice,
+    check_base_url,
+    check_headers,
+    check_max_response_bytes,
+    default_timeout,
+    make_timeout,
+)
 from ._constants import NOT_GIVEN, NotGiven
 from ._errors import (
     APITimeoutError,
@@ -28,24 +38,10 @@ from ._errors import (
     redactor,
     request_id_from,
 )
+from ._http import AsyncHTTPClient, ConnectionPools, HTTPAnswer
 from ._images import GeneratedImage, max_file_bytes
 from ._models import MODELS, check_image_options, normalize_model_name
 from ._retry import Clock, Cooldown, RetryPolicy, call_with_retries
-from ._transport import (
-    AsyncHTTPClient,
-    AsyncHTTPTransport,
-    HTTPAnswer,
-    Limits,
-    TimeoutTypes,
-    Transport,
-    TransportChoice,
-    check_base_url,
-    check_headers,
-    check_max_response_bytes,
-    make_limits,
-    make_timeout,
-)
-from ._transport import default_timeout as _default_timeout
 from ._types import (
     Content,
     ContentsInput,
@@ -213,23 +209,17 @@ class AsyncImageClient:
         self._cooldown = Cooldown()
         if isinstance(timeout, NotGiven):
             # An injected client keeps its own timeout unless one is passed here.
-            self._timeout = None if http_client is not None else _default_timeout()
+            self._timeout = None if http_client is not None else default_timeout()
         else:
             self._timeout = make_timeout(timeout)
-        own_pool = http_client is not None or isinstance(transport, AsyncHTTPTransport)
-        if limits is not None and own_pool:
-            raise InvalidInputError(
-                "limits apply to the pools the client creates: an http_client or a "
-                "transport object has its own"
-            )
-        self._transport = Transport(
+        self._pools = ConnectionPools(
             base_url=self.base_url,
             auth_headers=_auth_headers(self._key, auth),
             headers=check_headers(default_headers),
-            timeout=self._timeout or _default_timeout(),
+            timeout=self._timeout or default_timeout(),
             http_client=http_client,
             transport=transport,
-            limits=make_limits(limits),
+            limits=limits,
             trust_env=allow_insecure_http or not clear_text,
             max_response_bytes=check_max_response_bytes(max_response_bytes),
         )
@@ -246,12 +236,12 @@ class AsyncImageClient:
 
         An ``http_client`` or a transport object passed in has a pool of its own.
         """
-        return self._transport.limits
+        return self._pools.limits
 
     @property
     def closed(self) -> bool:
         """True after `aclose`; calls then raise `ClientClosedError`."""
-        return self._transport.closed
+        return self._pools.closed
 
     async def __aenter__(self) -> AsyncImageClient:
         return self
@@ -261,7 +251,7 @@ class AsyncImageClient:
 
     async def aclose(self) -> None:
         """Close the connection pool (an injected ``http_client`` is left open)."""
-        await self._transport.aclose()
+        await self._pools.aclose()
 
     async def generate_content(
         self,
@@ -474,7 +464,7 @@ class AsyncImageClient:
         policy = _with_max_retries(self.retry, max_retries)
 
         async def attempt() -> tuple[GenerateContentResponse, HTTPAnswer]:
-            answer = await self._transport.post(path, body, timeout=call_timeout)
+            answer = await self._pools.post(path, body, timeout=call_timeout)
             logger.debug("POST %s -> %s", path, answer.status_code)
             return _parse(answer, self._key), answer
 

@@ -21,10 +21,10 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from . import _constants as consts
 from ._client import AsyncImageClient, AuthStyle, ImageInput
+from ._config import Limits, TimeoutTypes, TransportChoice
 from ._constants import NOT_GIVEN, NotGiven
 from ._portal import Runner
 from ._retry import RetryPolicy
-from ._transport import Limits, TimeoutTypes, TransportChoice
 from ._types import (
     Content,
     ContentsInput,

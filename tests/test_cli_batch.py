@@ -175,7 +175,7 @@ def test_the_pool_holds_every_call_the_batch_runs_at_once(
         assert state.limits is not None
         assert state.limits.max_connections == state.limits.max_keepalive_connections == pool
         client = CliState(api_key=FAKE_KEY, limits=state.limits).open_client()
-        assert client._transport._limits is state.limits
+        assert client._pools._limits is state.limits
 
 
 @pytest.mark.integration

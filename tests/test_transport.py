@@ -430,7 +430,7 @@ async def test_cancelling_requests_on_a_saturated_pool_leaks_no_slots(
 ) -> None:
     """After cancelling many in-flight and queued requests, new calls still get connections."""
     client = AsyncImageClient(slow_server.api_key, base_url=slow_server.base_url)
-    client._transport._limits = httpx.Limits(max_connections=2)  # a pool that saturates
+    client._pools._limits = httpx.Limits(max_connections=2)  # a pool that saturates
     # A leaked slot shows as a pool timeout instead of a hang.
     timeout = httpx.Timeout(5.0, pool=2.0)
     async with client:

@@ -29,9 +29,10 @@ from routerhub_images import (
     TLSVerificationError,
     instant_retries,
 )
+from routerhub_images._aiohttp import env_proxy
 from routerhub_images._constants import KEEPALIVE_EXPIRY, MAX_CONNECTIONS
+from routerhub_images._http import ConnectionPools
 from routerhub_images._sync import ImageClient
-from routerhub_images._transport import Transport, _env_proxy
 from routerhub_images.emulator import EmulatorServer, Fault
 from routerhub_images.emulator._png import synthesize_png
 
@@ -193,7 +194,7 @@ async def test_waiting_for_a_pooled_connection_times_out_unsent(
 ) -> None:
     """With one connection busy, a second request times out before sending (pool limit)."""
     routerhub_emulator.app.config.latency = 0.5
-    transport = Transport(
+    transport = ConnectionPools(
         base_url=routerhub_emulator.base_url,
         auth_headers={"x-goog-api-key": routerhub_emulator.api_key},
         timeout=Timeout(5.0, pool=0.1),
@@ -214,8 +215,8 @@ async def test_waiting_for_a_pooled_connection_times_out_unsent(
     assert not info.value.request_sent
 
 
-def _post_transport(base_url: str, choice: str, timeout: Timeout) -> Transport:
-    return Transport(
+def _post_transport(base_url: str, choice: str, timeout: Timeout) -> ConnectionPools:
+    return ConnectionPools(
         base_url=base_url,
         auth_headers={"x-goog-api-key": "rh_key"},
         timeout=timeout,
@@ -467,7 +468,7 @@ def test_environment_proxy_resolution(
 ) -> None:
     for name, value in variables.items():
         clean_proxy_env.setenv(name, value)
-    proxy = _env_proxy("https://api.routerhub.ai")
+    proxy = env_proxy("https://api.routerhub.ai")
     assert (None if proxy is None else str(proxy.url)) == expected
 
 
@@ -544,7 +545,7 @@ async def test_ssl_cert_file_adds_a_trusted_authority(
 async def test_pool_limits_reach_the_aiohttp_connector(client: AsyncImageClient) -> None:
     """max_connections and keepalive_expiry become the connector's limit and keepalive."""
     await client.generate_image("a cat")
-    pool = await client._transport._pool()
+    pool = await client._pools._pool()
     transport = pool._transport
     assert isinstance(transport, httpx_aiohttp.AiohttpTransport)
     session = transport.client
@@ -580,7 +581,7 @@ async def test_closed_client_refuses_calls(routerhub_emulator: EmulatorServer) -
         routerhub_emulator.api_key, base_url=routerhub_emulator.base_url, transport="aiohttp"
     )
     await client.generate_image("a fox")
-    transport = (await client._transport._pool())._transport
+    transport = (await client._pools._pool())._transport
     await client.aclose()
     assert transport.client.closed
     with pytest.raises(ClientClosedError):
@@ -617,4 +618,4 @@ def test_unknown_transport_is_rejected(choice: object) -> None:
 def test_httpx_is_the_default() -> None:
     """Without a choice the pool is httpx's own, whatever is installed."""
     client = AsyncImageClient("rh_key")
-    assert client._transport._make_transport(httpx.Limits()) is None
+    assert client._pools._make_transport(httpx.Limits()) is None

@@ -27,8 +27,8 @@ from rich.text import Text
 
 from routerhub_images import _constants as consts
 from routerhub_images._client import AsyncImageClient
+from routerhub_images._config import Limits
 from routerhub_images._errors import InvalidInputError
-from routerhub_images._transport import Limits
 from routerhub_images.batch import (
     DEFAULT_CONCURRENCY,
     MANIFEST_NAME,

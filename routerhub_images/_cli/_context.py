@@ -12,9 +12,9 @@ import click
 
 from routerhub_images import _constants as consts
 from routerhub_images._client import AsyncImageClient
+from routerhub_images._config import Limits, TransportName
 from routerhub_images._errors import InvalidInputError
 from routerhub_images._models import MODELS, model_info
-from routerhub_images._transport import Limits, TransportName
 from routerhub_images.emulator import EmulatorApp, create_app, in_process_client
 
 from ._errors import to_cli_error

@@ -8,6 +8,7 @@ from typing import IO, Any
 
 import click
 
+from routerhub_images._config import INSECURE_HTTP_HINT
 from routerhub_images._errors import (
     APIConnectionError,
     APIStatusError,
@@ -19,7 +20,6 @@ from routerhub_images._errors import (
     RouterHubError,
 )
 from routerhub_images._models import STRICT_OPTIONS_HINT
-from routerhub_images._transport import INSECURE_HTTP_HINT
 
 from ._text import printable
 

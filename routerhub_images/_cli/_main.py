@@ -8,8 +8,8 @@ import click
 from click.core import ParameterSource
 
 from routerhub_images import __version__
+from routerhub_images._config import TransportName
 from routerhub_images._constants import API_KEY_ENV, BASE_URL_ENV
-from routerhub_images._transport import TransportName
 
 from ._batch import batch
 from ._context import CliState, enable_debug_logging

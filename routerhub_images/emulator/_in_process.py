@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from routerhub_images._client import AsyncImageClient
+from routerhub_images._http import asgi_transport
 from routerhub_images._sync import ImageClient
-from routerhub_images._transport import asgi_transport
 
 from ._app import EmulatorApp
 from ._config import DEFAULT_API_KEY
