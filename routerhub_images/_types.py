@@ -8,9 +8,10 @@ back, so a model turn replayed in a multi-turn edit keeps e.g. its ``thoughtSign
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NoReturn, TypeVar
 
 import attrs
 
@@ -88,6 +89,124 @@ class WireModel:
         return _wire.loads(data, cls)
 
 
+_INT32 = range(-(2**31), 2**31)
+"""Every integer of a request is an int32 in Google's schema."""
+
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+def _fail(instance: object, name: str, problem: str) -> NoReturn:
+    raise InvalidInputError(f"{_WHERE.get(type(instance).__name__, '')}{name}: {problem}")
+
+
+def _got(value: object) -> str:
+    return type(value).__name__
+
+
+def _of(*kinds: type[Any], optional: bool = True) -> Validator:
+    """The field holds an instance of ``kinds`` (or None if ``optional``); a bool only a bool."""
+    expected = kinds[0].__name__
+
+    def check(instance: object, field: attrs.Attribute[Any], value: Any) -> None:
+        if not (optional and value is None) and not _is_a(value, kinds):
+            _fail(instance, _wire.camel(field.name), f"expected {expected}, got {_got(value)}")
+
+    return check
+
+
+def _is_a(value: object, kinds: tuple[type[Any], ...]) -> bool:
+    return isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool))
+
+
+def _items(kind: type[Any]) -> Validator:
+    """Each item of a tuple field is a ``kind``."""
+
+    def check(instance: object, field: attrs.Attribute[Any], value: Any) -> None:
+        for index, item in enumerate(value or ()):
+            if not _is_a(item, (kind,)):
+                where = f"{_wire.camel(field.name)}[{index}]"
+                _fail(instance, where, f"expected {kind.__name__}, got {_got(item)}")
+
+    return check
+
+
+def _int32(instance: object, field: attrs.Attribute[Any], value: Any) -> None:
+    _of(int)(instance, field, value)
+    if value is not None and value not in _INT32:
+        _fail(instance, _wire.camel(field.name), f"expected a 32-bit integer, got {value}")
+
+
+def _finite(instance: object, field: attrs.Attribute[Any], value: Any) -> None:
+    _of(float, int)(instance, field, value)
+    if value is not None and not _is_finite(value):
+        _fail(instance, _wire.camel(field.name), f"expected a finite number, got {value!r}")
+
+
+def _is_finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _json(instance: object, field: attrs.Attribute[Any], value: Any) -> None:
+    """A free-form field holds plain JSON."""
+    problem = _json_problem(value)
+    if problem is not None:
+        _fail(instance, _wire.camel(field.name), problem)
+
+
+_json_object = [_of(dict), _json]
+_str = _of(str)
+_bool = _of(bool)
+
+
+def _extra(instance: object, _: attrs.Attribute[Any], value: Any) -> None:
+    """Keys this version does not model are sent as they are: plain JSON, named by key."""
+    if not isinstance(value, dict):
+        _fail(instance, "extra", f"expected dict, got {_got(value)}")
+    for key, item in value.items():
+        if not isinstance(key, str):
+            _fail(instance, "extra", f"expected str keys, got {_got(key)}")
+        problem = _json_problem(item)
+        if problem is not None:
+            _fail(instance, key, problem)
+
+
+def _json_problem(value: object) -> str | None:
+    """Why ``value`` cannot travel as JSON unchanged, or None when it can."""
+    try:
+        return _first_json_problem(value)
+    except RecursionError:
+        return "nested too deeply (or holds itself)"
+
+
+def _first_json_problem(value: object) -> str | None:
+    items: Iterable[object]
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"expected a finite number, got {value!r}"
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            return (
+                f"expected str keys, got {_got(next(k for k in value if not isinstance(k, str)))}"
+            )
+        items = value.values()
+    elif isinstance(value, list | tuple):
+        items = value
+    elif value is None or isinstance(value, str | int | float):
+        return None
+    else:
+        return f"expected a JSON value, got {_got(value)}"
+    return next((p for p in map(_first_json_problem, items) if p is not None), None)
+
+
+def _parts(instance: object, field: attrs.Attribute[Any], value: tuple[Any, ...]) -> None:
+    for index, part in enumerate(value):
+        if not isinstance(part, Part):
+            problem = "a Content's parts must be Part objects, not"
+            _fail(instance, f"parts[{index}]", f"{problem} {_got(part)} (Part.from_text)")
+
+
 def _tuple(values: Iterable[Any] | None) -> tuple[Any, ...]:
     return () if values is None else _as_tuple(values)
 
@@ -112,23 +231,24 @@ class Blob(WireModel):
     bytes: ``image/png`` for a PNG, ``application/octet-stream`` when unknown.
     """
 
-    mime_type: str = ""
-    data: bytes = attrs.field(repr=lambda data: f"<{len(data)} bytes>")
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    mime_type: str = attrs.field(default="", validator=_of(str, optional=False))
+    data: bytes = attrs.field(
+        repr=lambda data: f"<{len(data)} bytes>", validator=_of(bytes, optional=False)
+    )
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
     def __attrs_post_init__(self) -> None:
         if not self.mime_type:  # attrs' documented way to set a field of a frozen class
-            sniffed = sniff_mime_type(self.data) if isinstance(self.data, bytes) else None
-            object.__setattr__(self, "mime_type", sniffed or _OCTET_STREAM)
+            object.__setattr__(self, "mime_type", sniff_mime_type(self.data) or _OCTET_STREAM)
 
 
 @attrs.frozen(kw_only=True)
 class FileData(WireModel):
     """A reference to a file by URI (``fileData``)."""
 
-    file_uri: str
-    mime_type: str | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    file_uri: str = attrs.field(validator=_of(str, optional=False))
+    mime_type: str | None = attrs.field(default=None, validator=_str)
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
 
 @attrs.frozen(kw_only=True)
@@ -140,14 +260,16 @@ class Part(WireModel):
     unchanged when the turn is replayed (Gemini 3 rejects the turn otherwise).
     """
 
-    text: str | None = None
-    inline_data: Blob | None = None
-    file_data: FileData | None = None
-    thought: bool | None = None
+    text: str | None = attrs.field(default=None, validator=_str)
+    inline_data: Blob | None = attrs.field(default=None, validator=_of(Blob))
+    file_data: FileData | None = attrs.field(default=None, validator=_of(FileData))
+    thought: bool | None = attrs.field(default=None, validator=_bool)
     thought_signature: bytes | None = attrs.field(
-        default=None, repr=lambda sig: "None" if sig is None else f"<{len(sig)} bytes>"
+        default=None,
+        repr=lambda sig: "None" if sig is None else f"<{len(sig)} bytes>",
+        validator=_of(bytes),
     )
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
     @property
     def kind(self) -> str:
@@ -173,8 +295,6 @@ class Part(WireModel):
         Raises:
             InvalidInputError: ``text`` is not a string.
         """
-        if not isinstance(text, str):
-            raise InvalidInputError(f"text must be a str, got {type(text).__name__}")
         return cls(text=text)
 
     @classmethod
@@ -215,9 +335,9 @@ class Part(WireModel):
 class Content(WireModel):
     """One turn of a conversation: a ``role`` (``user`` or ``model``) and its parts."""
 
-    parts: tuple[Part, ...] = attrs.field(default=(), converter=_tuple)
-    role: str | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    parts: tuple[Part, ...] = attrs.field(default=(), converter=_tuple, validator=_parts)
+    role: str | None = attrs.field(default=None, validator=_str)
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
     @classmethod
     def user(cls, *parts: PartInput) -> Content:
@@ -229,19 +349,19 @@ class Content(WireModel):
 class ImageConfig(WireModel):
     """Image output options: ``aspect_ratio`` (``16:9``) and ``image_size`` (``1K``...``4K``)."""
 
-    aspect_ratio: str | None = None
-    image_size: str | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    aspect_ratio: str | None = attrs.field(default=None, validator=_str)
+    image_size: str | None = attrs.field(default=None, validator=_str)
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
 
 @attrs.frozen(kw_only=True)
 class ThinkingConfig(WireModel):
     """Thinking options of models that think before answering."""
 
-    include_thoughts: bool | None = None
-    thinking_budget: int | None = None
-    thinking_level: str | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    include_thoughts: bool | None = attrs.field(default=None, validator=_bool)
+    thinking_budget: int | None = attrs.field(default=None, validator=_int32)
+    thinking_level: str | None = attrs.field(default=None, validator=_str)
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
 
 @attrs.frozen(kw_only=True)
@@ -251,52 +371,71 @@ class GenerationConfig(WireModel):
     The server defaults ``response_modalities`` to ``["TEXT", "IMAGE"]``.
     """
 
-    candidate_count: int | None = None
-    stop_sequences: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_tuple)
-    max_output_tokens: int | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    seed: int | None = None
-    response_mime_type: str | None = None
-    response_schema: dict[str, Any] | None = None
-    response_json_schema: Any = None
-    presence_penalty: float | None = None
-    frequency_penalty: float | None = None
-    response_logprobs: bool | None = None
-    logprobs: int | None = None
-    enable_enhanced_civic_answers: bool | None = None
-    response_modalities: tuple[str, ...] | None = attrs.field(
-        default=None, converter=_optional_tuple
+    candidate_count: int | None = attrs.field(default=None, validator=_int32)
+    stop_sequences: tuple[str, ...] | None = attrs.field(
+        default=None, converter=_optional_tuple, validator=_items(str)
     )
-    speech_config: dict[str, Any] | None = None
-    thinking_config: ThinkingConfig | None = None
-    image_config: ImageConfig | None = None
-    media_resolution: str | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    max_output_tokens: int | None = attrs.field(default=None, validator=_int32)
+    temperature: float | None = attrs.field(default=None, validator=_finite)
+    top_p: float | None = attrs.field(default=None, validator=_finite)
+    top_k: int | None = attrs.field(default=None, validator=_int32)
+    seed: int | None = attrs.field(default=None, validator=_int32)
+    response_mime_type: str | None = attrs.field(default=None, validator=_str)
+    response_schema: dict[str, Any] | None = attrs.field(default=None, validator=_json_object)
+    response_json_schema: Any = attrs.field(default=None, validator=_json)
+    presence_penalty: float | None = attrs.field(default=None, validator=_finite)
+    frequency_penalty: float | None = attrs.field(default=None, validator=_finite)
+    response_logprobs: bool | None = attrs.field(default=None, validator=_bool)
+    logprobs: int | None = attrs.field(default=None, validator=_int32)
+    enable_enhanced_civic_answers: bool | None = attrs.field(default=None, validator=_bool)
+    response_modalities: tuple[str, ...] | None = attrs.field(
+        default=None, converter=_optional_tuple, validator=_items(str)
+    )
+    speech_config: dict[str, Any] | None = attrs.field(default=None, validator=_json_object)
+    thinking_config: ThinkingConfig | None = attrs.field(
+        default=None, validator=_of(ThinkingConfig)
+    )
+    image_config: ImageConfig | None = attrs.field(default=None, validator=_of(ImageConfig))
+    media_resolution: str | None = attrs.field(default=None, validator=_str)
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
 
 @attrs.frozen(kw_only=True)
 class SafetySetting(WireModel):
     """A blocking threshold for one harm category."""
 
-    category: str
-    threshold: str
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    category: str = attrs.field(validator=_of(str, optional=False))
+    threshold: str = attrs.field(validator=_of(str, optional=False))
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
 
 @attrs.frozen(kw_only=True)
 class GenerateContentRequest(WireModel):
     """The body of ``POST /v1beta/models/{model}:generateContent``."""
 
-    contents: tuple[Content, ...] = attrs.field(converter=_tuple)
-    generation_config: GenerationConfig | None = None
-    safety_settings: tuple[SafetySetting, ...] | None = attrs.field(
-        default=None, converter=_optional_tuple
+    contents: tuple[Content, ...] = attrs.field(converter=_tuple, validator=_items(Content))
+    generation_config: GenerationConfig | None = attrs.field(
+        default=None, validator=_of(GenerationConfig)
     )
-    system_instruction: Content | None = None
-    cached_content: str | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    safety_settings: tuple[SafetySetting, ...] | None = attrs.field(
+        default=None, converter=_optional_tuple, validator=_items(SafetySetting)
+    )
+    system_instruction: Content | None = attrs.field(default=None, validator=_of(Content))
+    cached_content: str | None = attrs.field(default=None, validator=_str)
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
+
+
+_WHERE = {
+    "Blob": "inlineData.",
+    "FileData": "fileData.",
+    "Part": "part.",
+    "Content": "content.",
+    "ImageConfig": "generationConfig.imageConfig.",
+    "ThinkingConfig": "generationConfig.thinkingConfig.",
+    "GenerationConfig": "generationConfig.",
+    "SafetySetting": "safetySetting.",
+}
+"""Where a request class sits on the wire, to name a refused field by its path."""
 
 
 @attrs.frozen(kw_only=True)
@@ -548,12 +687,6 @@ def _check_turns(turns: Sequence[Content]) -> None:
             )
         if not turn.parts:
             raise InvalidInputError("a Content turn has no parts")
-        for part in turn.parts:
-            if not isinstance(part, Part):
-                raise InvalidInputError(
-                    f"a Content's parts must be Part objects, not {type(part).__name__}"
-                    " (Part.from_text, Part.from_image)"
-                )
-            text = part.text
-            if isinstance(text, str) and not text.strip() and len(turn.parts) == 1:
-                raise InvalidInputError("the prompt is empty")
+        text = turn.parts[0].text
+        if len(turn.parts) == 1 and text is not None and not text.strip():
+            raise InvalidInputError("the prompt is empty")
