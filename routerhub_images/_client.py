@@ -441,15 +441,9 @@ class AsyncImageClient:
     def _checked_config(
         self, model: str, config: GenerationConfig | None
     ) -> GenerationConfig | None:
-        if config is None:
-            return None
-        if not isinstance(config, GenerationConfig):
-            raise InvalidInputError(
-                f"generation_config must be a GenerationConfig, not {type(config).__name__}"
-            )
+        if not isinstance(config, GenerationConfig) or config.image_config is None:
+            return config  # the request refuses anything but a GenerationConfig
         image = config.image_config
-        if image is None:
-            return config
         ratio, size = validate_image_options(
             model,
             aspect_ratio=image.aspect_ratio,

@@ -95,8 +95,26 @@ _INT32 = range(-(2**31), 2**31)
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 
+def _rule(problem_of: Callable[[Any], str | None], *, optional: bool = True) -> Validator:
+    """An attrs validator from a function saying what is wrong with a value (None: nothing)."""
+
+    def check(instance: object, field: attrs.Attribute[Any], value: Any) -> None:
+        problem = None if optional and value is None else problem_of(value)
+        if problem is not None:
+            _fail(instance, _wire.camel(field.name), problem)
+
+    return check
+
+
 def _fail(instance: object, name: str, problem: str) -> NoReturn:
     raise InvalidInputError(f"{_WHERE.get(type(instance).__name__, '')}{name}: {problem}")
+
+
+def _mismatch(value: object, *kinds: type[Any]) -> str | None:
+    """Why ``value`` is not one of ``kinds`` (a bool is only a bool), or None."""
+    if isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool)):
+        return None
+    return f"expected {kinds[0].__name__}, got {_got(value)}"
 
 
 def _got(value: object) -> str:
@@ -104,18 +122,7 @@ def _got(value: object) -> str:
 
 
 def _of(*kinds: type[Any], optional: bool = True) -> Validator:
-    """The field holds an instance of ``kinds`` (or None if ``optional``); a bool only a bool."""
-    expected = kinds[0].__name__
-
-    def check(instance: object, field: attrs.Attribute[Any], value: Any) -> None:
-        if not (optional and value is None) and not _is_a(value, kinds):
-            _fail(instance, _wire.camel(field.name), f"expected {expected}, got {_got(value)}")
-
-    return check
-
-
-def _is_a(value: object, kinds: tuple[type[Any], ...]) -> bool:
-    return isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool))
+    return _rule(lambda value: _mismatch(value, *kinds), optional=optional)
 
 
 def _items(kind: type[Any]) -> Validator:
@@ -123,23 +130,25 @@ def _items(kind: type[Any]) -> Validator:
 
     def check(instance: object, field: attrs.Attribute[Any], value: Any) -> None:
         for index, item in enumerate(value or ()):
-            if not _is_a(item, (kind,)):
-                where = f"{_wire.camel(field.name)}[{index}]"
-                _fail(instance, where, f"expected {kind.__name__}, got {_got(item)}")
+            problem = _mismatch(item, kind)
+            if problem is not None:
+                _fail(instance, f"{_wire.camel(field.name)}[{index}]", problem)
 
     return check
 
 
-def _int32(instance: object, field: attrs.Attribute[Any], value: Any) -> None:
-    _of(int)(instance, field, value)
-    if value is not None and value not in _INT32:
-        _fail(instance, _wire.camel(field.name), f"expected a 32-bit integer, got {value}")
+def _int32_problem(value: object) -> str | None:
+    problem = _mismatch(value, int)
+    if problem is None and value not in _INT32:
+        return f"expected a 32-bit integer, got {value}"
+    return problem
 
 
-def _finite(instance: object, field: attrs.Attribute[Any], value: Any) -> None:
-    _of(float, int)(instance, field, value)
-    if value is not None and not _is_finite(value):
-        _fail(instance, _wire.camel(field.name), f"expected a finite number, got {value!r}")
+def _finite_problem(value: object) -> str | None:
+    problem = _mismatch(value, float, int)
+    if problem is None and not _is_finite(value):  # type: ignore[arg-type]
+        return f"expected a finite number, got {value!r}"
+    return problem
 
 
 def _is_finite(value: float) -> bool:
@@ -149,22 +158,11 @@ def _is_finite(value: float) -> bool:
         return False
 
 
-def _json(instance: object, field: attrs.Attribute[Any], value: Any) -> None:
-    """A free-form field holds plain JSON."""
-    problem = _json_problem(value)
-    if problem is not None:
-        _fail(instance, _wire.camel(field.name), problem)
-
-
-_json_object = [_of(dict), _json]
-_str = _of(str)
-_bool = _of(bool)
-
-
 def _extra(instance: object, _: attrs.Attribute[Any], value: Any) -> None:
     """Keys this version does not model are sent as they are: plain JSON, named by key."""
-    if not isinstance(value, dict):
-        _fail(instance, "extra", f"expected dict, got {_got(value)}")
+    problem = _mismatch(value, dict)
+    if problem is not None:
+        _fail(instance, "extra", problem)
     for key, item in value.items():
         if not isinstance(key, str):
             _fail(instance, "extra", f"expected str keys, got {_got(key)}")
@@ -186,10 +184,9 @@ def _first_json_problem(value: object) -> str | None:
     if isinstance(value, float) and not math.isfinite(value):
         return f"expected a finite number, got {value!r}"
     if isinstance(value, dict):
-        if not all(isinstance(key, str) for key in value):
-            return (
-                f"expected str keys, got {_got(next(k for k in value if not isinstance(k, str)))}"
-            )
+        bad_keys = [key for key in value if not isinstance(key, str)]
+        if bad_keys:
+            return f"expected str keys, got {_got(bad_keys[0])}"
         items = value.values()
     elif isinstance(value, list | tuple):
         items = value
@@ -198,6 +195,14 @@ def _first_json_problem(value: object) -> str | None:
     else:
         return f"expected a JSON value, got {_got(value)}"
     return next((p for p in map(_first_json_problem, items) if p is not None), None)
+
+
+_str = _of(str)
+_bool = _of(bool)
+_int32 = _rule(_int32_problem)
+_finite = _rule(_finite_problem)
+_json = _rule(_json_problem)
+_json_object = _rule(lambda value: _mismatch(value, dict) or _json_problem(value))
 
 
 def _parts(instance: object, field: attrs.Attribute[Any], value: tuple[Any, ...]) -> None:

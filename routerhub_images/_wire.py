@@ -143,21 +143,11 @@ def _structure_bytes(value: Any, _: Any) -> bytes:
     return decode_base64(value)
 
 
-def _strict(kind: type[Any], *, allow: tuple[type[Any], ...] = ()) -> Callable[[Any, Any], Any]:
-    accepted = (kind, *allow)
-
-    def structure(value: Any, _: Any) -> Any:
-        if isinstance(value, bool) and kind is not bool:
-            raise ValueError(f"expected {kind.__name__}, got bool")
-        if not isinstance(value, accepted):
-            raise ValueError(f"expected {kind.__name__}, got {type(value).__name__}")
-        return kind(value)
-
-    return structure
-
-
-_strict_int = _strict(int)
-_strict_float = _strict(float, allow=(int,))
+def _expect(value: Any, kind: type[T], *also: type[Any]) -> T:
+    """``value`` as a ``kind`` (or one of ``also``), a bool only as a bool; no coercion."""
+    if isinstance(value, bool) is not (kind is bool) or not isinstance(value, (kind, *also)):
+        raise ValueError(f"expected {kind.__name__}, got {type(value).__name__}")
+    return kind(value)  # type: ignore[call-arg]
 
 
 def _structure_int(value: Any, _: Any) -> int:
@@ -166,8 +156,7 @@ def _structure_int(value: Any, _: Any) -> int:
         return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    result: int = _strict_int(value, int)
-    return result
+    return _expect(value, int)
 
 
 def _structure_float(value: Any, _: Any) -> float:
@@ -177,14 +166,7 @@ def _structure_float(value: Any, _: Any) -> float:
             return _FLOAT_WORDS[value]
         if _NUMBER_STRING.fullmatch(value):
             return float(value)
-    result: float = _strict_float(value, float)
-    return result
-
-
-def _structure_str(value: Any, _: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"expected str, got {type(value).__name__}")
-    return value
+    return _expect(value, float, int)
 
 
 def _is_homogeneous_tuple(cls: Any) -> bool:
@@ -244,14 +226,18 @@ def _without_nulls(value: Mapping[str, Any], defaulted: frozenset[str]) -> Mappi
     return {k: v for k, v in value.items() if v is not None or k not in defaulted}
 
 
-def _make_structure_hook(
-    converter: cattrs.Converter, cls: type[Any], *, strict: bool
-) -> Callable[[Any, Any], Any]:
-    overrides = {
+def _overrides(cls: type[Any]) -> dict[str, Any]:
+    """The cattrs overrides of ``cls``: each wire field under its camelCase name, no others."""
+    return {
         f.name: override(rename=camel(f.name)) if _is_wire_field(f) else override(omit=True)
         for f in attrs.fields(cls)
     }
-    base = make_dict_structure_fn(cls, converter, **overrides)  # type: ignore[arg-type]
+
+
+def _make_structure_hook(
+    converter: cattrs.Converter, cls: type[Any], *, strict: bool
+) -> Callable[[Any, Any], Any]:
+    base = make_dict_structure_fn(cls, converter, **_overrides(cls))
     known = wire_names(cls)
     defaulted = _defaulted_names(cls)
     keep_extra = _has_extra(cls)
@@ -271,16 +257,7 @@ def _make_structure_hook(
 
 
 def _make_unstructure_hook(converter: cattrs.Converter, cls: type[Any]) -> Callable[[Any], Any]:
-    overrides = {
-        f.name: override(rename=camel(f.name)) if _is_wire_field(f) else override(omit=True)
-        for f in attrs.fields(cls)
-    }
-    base = make_dict_unstructure_fn(
-        cls,
-        converter,
-        _cattrs_omit_if_default=True,
-        **overrides,  # type: ignore[arg-type]
-    )
+    base = make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True, **_overrides(cls))
     keep_extra = _has_extra(cls)
 
     def unstructure(instance: Any) -> dict[str, Any]:
@@ -296,10 +273,10 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
     converter = cattrs.Converter(unstruct_collection_overrides={tuple: list})
     converter.register_structure_hook(bytes, _structure_bytes)
     converter.register_unstructure_hook(bytes, _unstructure_bytes)
-    converter.register_structure_hook(str, _structure_str)
+    converter.register_structure_hook(str, lambda value, _: _expect(value, str))
     converter.register_structure_hook(int, _structure_int)
     converter.register_structure_hook(float, _structure_float)
-    converter.register_structure_hook(bool, _strict(bool))
+    converter.register_structure_hook(bool, lambda value, _: _expect(value, bool))
     converter.register_structure_hook_factory(
         _is_homogeneous_tuple, lambda cls: _make_tuple_hook(converter, cls)
     )
