@@ -27,28 +27,6 @@ from ._images import (
     sniff_mime_type,
 )
 
-__all__ = [
-    "Blob",
-    "Candidate",
-    "CitationMetadata",
-    "CitationSource",
-    "Content",
-    "ContentsInput",
-    "FileData",
-    "GenerateContentRequest",
-    "GenerateContentResponse",
-    "GenerationConfig",
-    "ImageConfig",
-    "ModalityTokenCount",
-    "Part",
-    "PromptFeedback",
-    "SafetyRating",
-    "SafetySetting",
-    "ThinkingConfig",
-    "UsageMetadata",
-    "normalize_contents",
-]
-
 DEFAULT_MAX_FILE_BYTES = max_file_bytes(consts.MAX_REQUEST_BYTES)
 """The largest image file read by default: its base64 fits in `MAX_REQUEST_BYTES`."""
 

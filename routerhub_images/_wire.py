@@ -1,28 +1,18 @@
 """The wire format, defined once: the cattrs converter between attrs classes and JSON.
 
-- snake_case attribute names in Python, camelCase keys on the wire;
-- fields left unset (``None``, or an empty tuple) are omitted, so the server's own
-  defaults apply and nothing is baked into the client;
-- ``bytes`` travel as base64: we send the standard padded alphabet and accept the
-  standard and URL-safe alphabets, padded or not (proto3 JSON allows all of them);
-- ``null`` stands for a field's default (None, an empty tuple), as in proto3 JSON;
-- keys this version does not know are kept in each object's ``extra`` dict and sent
-  back on unstructure (known fields win), so replaying a model turn loses nothing;
-- scalars are checked strictly: cattrs' defaults would turn ``"false"`` into True or a
-  dict into its ``str()``; likewise a repeated field must be a JSON array, not any
-  iterable (a string would become a tuple of characters). Numbers may also come as
-  proto3 JSON strings (``"12"``, ``"1.5"``, ``"NaN"``, ``"Infinity"``).
+- snake_case attributes in Python, camelCase keys on the wire; unset fields (``None``,
+  an empty tuple) are omitted, so the server's defaults apply, and ``null`` reads as unset;
+- ``bytes`` travel as base64: we send standard padded base64 and accept the standard and
+  URL-safe alphabets, padded or not (proto3 JSON allows all of them; cattrs' preconf
+  converters use base85, and ``base64.b64decode`` silently drops URL-safe characters);
+- unknown keys are kept in each object's ``extra`` dict and sent back (known fields win),
+  so replaying a model turn loses nothing;
+- scalars are strict (cattrs' defaults would make ``"false"`` True), a repeated field must
+  be a JSON array, and numbers may come as proto3 JSON strings (``"12"``, ``"NaN"``).
 
-A request needs no checks here: its classes' validators (`_types`) refused any value
-the server could not read when the objects were built.
-
-Why hand-rolled base64 handling and not cattrs' preconf converters: those encode bytes
-as base85, and ``base64.b64decode`` silently drops URL-safe characters.
-
-Large images skip the JSON parser (see `loads`): ``json.loads`` would decode the whole
-body into a str and copy each base64 value into another str before the decoder sees it.
-They skip the JSON encoder too (see `dumps_request`): their base64 is joined into the
-body after it. docs/decisions.md has the figures.
+Requests are not checked here: their classes' validators (`_types`) did that when the
+objects were built. Large images skip the JSON parser (`loads`) and encoder
+(`dumps_request`): their base64 is decoded from, or joined into, the body directly.
 """
 
 from __future__ import annotations
