@@ -431,15 +431,9 @@ class AsyncImageClient:
     def _checked_config(
         self, model: str, config: GenerationConfig | None
     ) -> GenerationConfig | None:
-        if config is None:
-            return None
-        if not isinstance(config, GenerationConfig):
-            raise InvalidInputError(
-                f"generation_config must be a GenerationConfig, not {type(config).__name__}"
-            )
+        if not isinstance(config, GenerationConfig) or config.image_config is None:
+            return config  # the request refuses anything but a GenerationConfig
         image = config.image_config
-        if image is None:
-            return config
         ratio, size = check_image_options(
             MODELS.get(model),
             aspect_ratio=image.aspect_ratio,
@@ -633,12 +627,7 @@ def _checked_safety(settings: Sequence[SafetySetting] | None) -> tuple[SafetySet
         raise InvalidInputError(
             f"safety_settings must be a list of SafetySetting, not {type(settings).__name__}"
         )
-    for setting in settings:
-        if not isinstance(setting, SafetySetting):
-            raise InvalidInputError(
-                f"safety_settings items must be SafetySetting, not {type(setting).__name__}"
-            )
-    return tuple(settings)
+    return tuple(settings)  # the request checks each item
 
 
 _MODELED_FIELDS = _wire.wire_names(GenerateContentRequest)

@@ -63,10 +63,8 @@ MAX_SERVER_DELAY = 300.0
 MAX_REQUEST_BYTES = 100_000_000
 """Bytes: the largest request body the client sends (``max_request_bytes``).
 
-The Gemini API's published limit for inline data, base64-encoded, raised from 20 MB to
-100 MB on 2026-01-12 (read 2026-12-03):
-https://blog.google/innovation-and-ai/technology/developers-tools/gemini-api-new-file-limits
- An image file is read only up to the size whose base64 fits in it.
+The Gemini API's published limit for inline data, base64-encoded (see
+docs/decisions.md). An image file is read only up to the size whose base64 fits in it.
 """
 
 ERROR_EXCERPT_CHARS = 200

@@ -216,7 +216,7 @@ def parse_retry_after(value: str, *, now: float) -> float | None:
     if _SECONDS.match(text):
         seconds = float(text)
         return max(0.0, seconds) if math.isfinite(seconds) else None
-    import email.utils  # noqa: PLC0415 - rare (most servers send seconds); ~15 ms to import
+    import email.utils  # noqa: PLC0415 - rare (most servers send seconds); slow to import
 
     try:
         when = email.utils.parsedate_to_datetime(text)

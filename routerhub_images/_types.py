@@ -8,9 +8,10 @@ back, so a model turn replayed in a multi-turn edit keeps e.g. its ``thoughtSign
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NoReturn, TypeVar
 
 import attrs
 
@@ -25,29 +26,6 @@ from ._images import (
     read_image_file,
     sniff_mime_type,
 )
-
-__all__ = [
-    "Blob",
-    "CallInfo",
-    "Candidate",
-    "CitationMetadata",
-    "CitationSource",
-    "Content",
-    "ContentsInput",
-    "FileData",
-    "GenerateContentRequest",
-    "GenerateContentResponse",
-    "GenerationConfig",
-    "ImageConfig",
-    "ModalityTokenCount",
-    "Part",
-    "PromptFeedback",
-    "SafetyRating",
-    "SafetySetting",
-    "ThinkingConfig",
-    "UsageMetadata",
-    "normalize_contents",
-]
 
 DEFAULT_MAX_FILE_BYTES = max_file_bytes(consts.MAX_REQUEST_BYTES)
 """The largest image file read by default: its base64 fits in `MAX_REQUEST_BYTES`."""
@@ -105,6 +83,129 @@ class WireModel:
         return _wire.loads(data, cls)
 
 
+_INT32 = range(-(2**31), 2**31)
+"""Every integer of a request is an int32 in Google's schema."""
+
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+def _rule(problem_of: Callable[[Any], str | None], *, optional: bool = True) -> Validator:
+    """An attrs validator from a function saying what is wrong with a value (None: nothing)."""
+
+    def check(instance: object, field: attrs.Attribute[Any], value: Any) -> None:
+        problem = None if optional and value is None else problem_of(value)
+        if problem is not None:
+            _fail(instance, _wire.camel(field.name), problem)
+
+    return check
+
+
+def _fail(instance: object, name: str, problem: str) -> NoReturn:
+    raise InvalidInputError(f"{_WHERE.get(type(instance).__name__, '')}{name}: {problem}")
+
+
+def _mismatch(value: object, *kinds: type[Any]) -> str | None:
+    """Why ``value`` is not one of ``kinds`` (a bool is only a bool), or None."""
+    if isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool)):
+        return None
+    return f"expected {kinds[0].__name__}, got {_got(value)}"
+
+
+def _got(value: object) -> str:
+    return type(value).__name__
+
+
+def _of(*kinds: type[Any], optional: bool = True) -> Validator:
+    return _rule(lambda value: _mismatch(value, *kinds), optional=optional)
+
+
+def _items(kind: type[Any]) -> Validator:
+    """Each item of a tuple field is a ``kind``."""
+
+    def check(instance: object, field: attrs.Attribute[Any], value: Any) -> None:
+        for index, item in enumerate(value or ()):
+            problem = _mismatch(item, kind)
+            if problem is not None:
+                _fail(instance, f"{_wire.camel(field.name)}[{index}]", problem)
+
+    return check
+
+
+def _int32_problem(value: object) -> str | None:
+    problem = _mismatch(value, int)
+    if problem is None and value not in _INT32:
+        return f"expected a 32-bit integer, got {value}"
+    return problem
+
+
+def _finite_problem(value: object) -> str | None:
+    problem = _mismatch(value, float, int)
+    if problem is None and not _is_finite(value):  # type: ignore[arg-type]
+        return f"expected a finite number, got {value!r}"
+    return problem
+
+
+def _is_finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _extra(instance: object, _: attrs.Attribute[Any], value: Any) -> None:
+    """Keys this version does not model are sent as they are: plain JSON, named by key."""
+    problem = _mismatch(value, dict)
+    if problem is not None:
+        _fail(instance, "extra", problem)
+    for key, item in value.items():
+        if not isinstance(key, str):
+            _fail(instance, "extra", f"expected str keys, got {_got(key)}")
+        problem = _json_problem(item)
+        if problem is not None:
+            _fail(instance, key, problem)
+
+
+def _json_problem(value: object) -> str | None:
+    """Why ``value`` cannot travel as JSON unchanged, or None when it can."""
+    try:
+        return _first_json_problem(value)
+    except RecursionError:
+        return "nested too deeply (or holds itself)"
+
+
+def _first_json_problem(value: object) -> str | None:
+    items: Iterable[object]
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"expected a finite number, got {value!r}"
+    if isinstance(value, dict):
+        bad_keys = [key for key in value if not isinstance(key, str)]
+        if bad_keys:
+            return f"expected str keys, got {_got(bad_keys[0])}"
+        items = value.values()
+    elif isinstance(value, list | tuple):
+        items = value
+    elif value is None or isinstance(value, str | int | float):
+        return None
+    else:
+        return f"expected a JSON value, got {_got(value)}"
+    return next((p for p in map(_first_json_problem, items) if p is not None), None)
+
+
+_str = _of(str)
+_bool = _of(bool)
+_int32 = _rule(_int32_problem)
+_finite = _rule(_finite_problem)
+_json = _rule(_json_problem)
+_json_object = _rule(lambda value: _mismatch(value, dict) or _json_problem(value))
+
+
+def _parts(instance: object, field: attrs.Attribute[Any], value: tuple[Any, ...]) -> None:
+    for index, part in enumerate(value):
+        if not isinstance(part, Part):
+            problem = "a Content's parts must be Part objects, not"
+            _fail(instance, f"parts[{index}]", f"{problem} {_got(part)} (Part.from_text)")
+
+
 def _tuple(values: Iterable[Any] | None) -> tuple[Any, ...]:
     return () if values is None else _as_tuple(values)
 
@@ -129,23 +230,24 @@ class Blob(WireModel):
     bytes: ``image/png`` for a PNG, ``application/octet-stream`` when unknown.
     """
 
-    mime_type: str = ""
-    data: bytes = attrs.field(repr=lambda data: f"<{len(data)} bytes>")
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    mime_type: str = attrs.field(default="", validator=_of(str, optional=False))
+    data: bytes = attrs.field(
+        repr=lambda data: f"<{len(data)} bytes>", validator=_of(bytes, optional=False)
+    )
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
     def __attrs_post_init__(self) -> None:
         if not self.mime_type:  # attrs' documented way to set a field of a frozen class
-            sniffed = sniff_mime_type(self.data) if isinstance(self.data, bytes) else None
-            object.__setattr__(self, "mime_type", sniffed or _OCTET_STREAM)
+            object.__setattr__(self, "mime_type", sniff_mime_type(self.data) or _OCTET_STREAM)
 
 
 @attrs.frozen(kw_only=True)
 class FileData(WireModel):
     """A reference to a file by URI (``fileData``)."""
 
-    file_uri: str
-    mime_type: str | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    file_uri: str = attrs.field(validator=_of(str, optional=False))
+    mime_type: str | None = attrs.field(default=None, validator=_str)
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
 
 @attrs.frozen(kw_only=True)
@@ -157,14 +259,16 @@ class Part(WireModel):
     unchanged when the turn is replayed (Gemini 3 rejects the turn otherwise).
     """
 
-    text: str | None = None
-    inline_data: Blob | None = None
-    file_data: FileData | None = None
-    thought: bool | None = None
+    text: str | None = attrs.field(default=None, validator=_str)
+    inline_data: Blob | None = attrs.field(default=None, validator=_of(Blob))
+    file_data: FileData | None = attrs.field(default=None, validator=_of(FileData))
+    thought: bool | None = attrs.field(default=None, validator=_bool)
     thought_signature: bytes | None = attrs.field(
-        default=None, repr=lambda sig: "None" if sig is None else f"<{len(sig)} bytes>"
+        default=None,
+        repr=lambda sig: "None" if sig is None else f"<{len(sig)} bytes>",
+        validator=_of(bytes),
     )
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
     @property
     def kind(self) -> str:
@@ -190,8 +294,6 @@ class Part(WireModel):
         Raises:
             InvalidInputError: ``text`` is not a string.
         """
-        if not isinstance(text, str):
-            raise InvalidInputError(f"text must be a str, got {type(text).__name__}")
         return cls(text=text)
 
     @classmethod
@@ -232,9 +334,9 @@ class Part(WireModel):
 class Content(WireModel):
     """One turn of a conversation: a ``role`` (``user`` or ``model``) and its parts."""
 
-    parts: tuple[Part, ...] = attrs.field(default=(), converter=_tuple)
-    role: str | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    parts: tuple[Part, ...] = attrs.field(default=(), converter=_tuple, validator=_parts)
+    role: str | None = attrs.field(default=None, validator=_str)
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
     @classmethod
     def user(cls, *parts: PartInput) -> Content:
@@ -246,19 +348,19 @@ class Content(WireModel):
 class ImageConfig(WireModel):
     """Image output options: ``aspect_ratio`` (``16:9``) and ``image_size`` (``1K``...``4K``)."""
 
-    aspect_ratio: str | None = None
-    image_size: str | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    aspect_ratio: str | None = attrs.field(default=None, validator=_str)
+    image_size: str | None = attrs.field(default=None, validator=_str)
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
 
 @attrs.frozen(kw_only=True)
 class ThinkingConfig(WireModel):
     """Thinking options of models that think before answering."""
 
-    include_thoughts: bool | None = None
-    thinking_budget: int | None = None
-    thinking_level: str | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    include_thoughts: bool | None = attrs.field(default=None, validator=_bool)
+    thinking_budget: int | None = attrs.field(default=None, validator=_int32)
+    thinking_level: str | None = attrs.field(default=None, validator=_str)
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
 
 @attrs.frozen(kw_only=True)
@@ -268,52 +370,71 @@ class GenerationConfig(WireModel):
     The server defaults ``response_modalities`` to ``["TEXT", "IMAGE"]``.
     """
 
-    candidate_count: int | None = None
-    stop_sequences: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_tuple)
-    max_output_tokens: int | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    seed: int | None = None
-    response_mime_type: str | None = None
-    response_schema: dict[str, Any] | None = None
-    response_json_schema: Any = None
-    presence_penalty: float | None = None
-    frequency_penalty: float | None = None
-    response_logprobs: bool | None = None
-    logprobs: int | None = None
-    enable_enhanced_civic_answers: bool | None = None
-    response_modalities: tuple[str, ...] | None = attrs.field(
-        default=None, converter=_optional_tuple
+    candidate_count: int | None = attrs.field(default=None, validator=_int32)
+    stop_sequences: tuple[str, ...] | None = attrs.field(
+        default=None, converter=_optional_tuple, validator=_items(str)
     )
-    speech_config: dict[str, Any] | None = None
-    thinking_config: ThinkingConfig | None = None
-    image_config: ImageConfig | None = None
-    media_resolution: str | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    max_output_tokens: int | None = attrs.field(default=None, validator=_int32)
+    temperature: float | None = attrs.field(default=None, validator=_finite)
+    top_p: float | None = attrs.field(default=None, validator=_finite)
+    top_k: int | None = attrs.field(default=None, validator=_int32)
+    seed: int | None = attrs.field(default=None, validator=_int32)
+    response_mime_type: str | None = attrs.field(default=None, validator=_str)
+    response_schema: dict[str, Any] | None = attrs.field(default=None, validator=_json_object)
+    response_json_schema: Any = attrs.field(default=None, validator=_json)
+    presence_penalty: float | None = attrs.field(default=None, validator=_finite)
+    frequency_penalty: float | None = attrs.field(default=None, validator=_finite)
+    response_logprobs: bool | None = attrs.field(default=None, validator=_bool)
+    logprobs: int | None = attrs.field(default=None, validator=_int32)
+    enable_enhanced_civic_answers: bool | None = attrs.field(default=None, validator=_bool)
+    response_modalities: tuple[str, ...] | None = attrs.field(
+        default=None, converter=_optional_tuple, validator=_items(str)
+    )
+    speech_config: dict[str, Any] | None = attrs.field(default=None, validator=_json_object)
+    thinking_config: ThinkingConfig | None = attrs.field(
+        default=None, validator=_of(ThinkingConfig)
+    )
+    image_config: ImageConfig | None = attrs.field(default=None, validator=_of(ImageConfig))
+    media_resolution: str | None = attrs.field(default=None, validator=_str)
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
 
 @attrs.frozen(kw_only=True)
 class SafetySetting(WireModel):
     """A blocking threshold for one harm category."""
 
-    category: str
-    threshold: str
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    category: str = attrs.field(validator=_of(str, optional=False))
+    threshold: str = attrs.field(validator=_of(str, optional=False))
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
 
 @attrs.frozen(kw_only=True)
 class GenerateContentRequest(WireModel):
     """The body of ``POST /v1beta/models/{model}:generateContent``."""
 
-    contents: tuple[Content, ...] = attrs.field(converter=_tuple)
-    generation_config: GenerationConfig | None = None
-    safety_settings: tuple[SafetySetting, ...] | None = attrs.field(
-        default=None, converter=_optional_tuple
+    contents: tuple[Content, ...] = attrs.field(converter=_tuple, validator=_items(Content))
+    generation_config: GenerationConfig | None = attrs.field(
+        default=None, validator=_of(GenerationConfig)
     )
-    system_instruction: Content | None = None
-    cached_content: str | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    safety_settings: tuple[SafetySetting, ...] | None = attrs.field(
+        default=None, converter=_optional_tuple, validator=_items(SafetySetting)
+    )
+    system_instruction: Content | None = attrs.field(default=None, validator=_of(Content))
+    cached_content: str | None = attrs.field(default=None, validator=_str)
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
+
+
+_WHERE = {
+    "Blob": "inlineData.",
+    "FileData": "fileData.",
+    "Part": "part.",
+    "Content": "content.",
+    "ImageConfig": "generationConfig.imageConfig.",
+    "ThinkingConfig": "generationConfig.thinkingConfig.",
+    "GenerationConfig": "generationConfig.",
+    "SafetySetting": "safetySetting.",
+}
+"""Where a request class sits on the wire, to name a refused field by its path."""
 
 
 @attrs.frozen(kw_only=True)
@@ -565,12 +686,6 @@ def _check_turns(turns: Sequence[Content]) -> None:
             )
         if not turn.parts:
             raise InvalidInputError("a Content turn has no parts")
-        for part in turn.parts:
-            if not isinstance(part, Part):
-                raise InvalidInputError(
-                    f"a Content's parts must be Part objects, not {type(part).__name__}"
-                    " (Part.from_text, Part.from_image)"
-                )
-            text = part.text
-            if isinstance(text, str) and not text.strip() and len(turn.parts) == 1:
-                raise InvalidInputError("the prompt is empty")
+        text = turn.parts[0].text
+        if len(turn.parts) == 1 and text is not None and not text.strip():
+            raise InvalidInputError("the prompt is empty")

@@ -1,28 +1,18 @@
 """The wire format, defined once: the cattrs converter between attrs classes and JSON.
 
-- snake_case attribute names in Python, camelCase keys on the wire;
-- fields left unset (``None``, or an empty tuple) are omitted, so the server's own
-  defaults apply and nothing is baked into the client;
-- ``bytes`` travel as base64: we send the standard padded alphabet and accept the
-  standard and URL-safe alphabets, padded or not (proto3 JSON allows all of them);
-- ``null`` stands for a field's default (None, an empty tuple), as in proto3 JSON;
-- keys this version does not know are kept in each object's ``extra`` dict and sent
-  back on unstructure (known fields win), so replaying a model turn loses nothing;
-- scalars are checked strictly: cattrs' defaults would turn ``"false"`` into True or a
-  dict into its ``str()``; likewise a repeated field must be a JSON array, not any
-  iterable (a string would become a tuple of characters). Numbers may also come as
-  proto3 JSON strings (``"12"``, ``"1.5"``, ``"NaN"``, ``"Infinity"``);
-- a request is read back before it is sent (`dumps_request`), through the same
-  converter with a request's rules on top (finite numbers, 32-bit integers), so a
-  wrong value fails on our side, naming its field, instead of as a 400.
+- snake_case attributes in Python, camelCase keys on the wire; unset fields (``None``,
+  an empty tuple) are omitted, so the server's defaults apply, and ``null`` reads as unset;
+- ``bytes`` travel as base64: we send standard padded base64 and accept the standard and
+  URL-safe alphabets, padded or not (proto3 JSON allows all of them; cattrs' preconf
+  converters use base85, and ``base64.b64decode`` silently drops URL-safe characters);
+- unknown keys are kept in each object's ``extra`` dict and sent back (known fields win),
+  so replaying a model turn loses nothing;
+- scalars are strict (cattrs' defaults would make ``"false"`` True), a repeated field must
+  be a JSON array, and numbers may come as proto3 JSON strings (``"12"``, ``"NaN"``).
 
-Why hand-rolled base64 handling and not cattrs' preconf converters: those encode bytes
-as base85, and ``base64.b64decode`` silently drops URL-safe characters.
-
-Large images skip the JSON parser (see `loads`): ``json.loads`` would decode the whole
-body into a str and copy each base64 value into another str before the decoder sees it.
-They skip the JSON encoder too (see `dumps_request`): their base64 is joined into the
-body after it.
+Requests are not checked here: their classes' validators (`_types`) did that when the
+objects were built. Large images skip the JSON parser (`loads`) and encoder
+(`dumps_request`): their base64 is decoded from, or joined into, the body directly.
 """
 
 from __future__ import annotations
@@ -30,7 +20,6 @@ from __future__ import annotations
 import binascii
 import contextvars
 import json
-import math
 import re
 import secrets
 import typing
@@ -44,7 +33,7 @@ import pybase64
 from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from ._errors import InvalidInputError, ResponseError, UnknownFieldsError
+from ._errors import ResponseError, UnknownFieldsError
 
 T = TypeVar("T")
 
@@ -58,15 +47,10 @@ _URLSAFE = b"-_"
 _INT_STRING = re.compile(r"-?[0-9]+")
 _NUMBER_STRING = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _FLOAT_WORDS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
-_INT32 = range(-(2**31), 2**31)
-"""Every integer of a request is an int32 in Google's schema."""
 
 _PREDECODE_MIN_CHARS = 16 * 1024
-"""Base64 values at least this long are decoded from the body before the JSON parse.
-
-Measured break-even ~5,000 characters (the scan and placeholders cost ~3 us); a value
-below stays for ``json.loads``, so typical thoughtSignatures never take the fast path.
-"""
+"""Base64 values at least this long are decoded from the body before the JSON parse;
+well above the break-even, so typical thoughtSignatures stay for ``json.loads``."""
 
 # A string value of a bytes-typed key: ``"data": "`` (inlineData) or thoughtSignature.
 _BYTES_VALUE = re.compile(rb'"(?:data|thoughtSignature)"[ \t\n\r]*:[ \t\n\r]*"')
@@ -76,8 +60,14 @@ _PLACEHOLDER_PREFIX = "!rh-predecoded!"
 
 _SPLICE_MIN_BYTES = 12 * 1024
 """Bytes values at least this long (16 KiB of base64) are joined into a request body
-after the JSON encoder rather than written by it (see `LargeBase64`)."""
+after the JSON encoder rather than written by it (see `dumps_request`)."""
 _SPLICE_PREFIX = "!rh-splice!"
+
+# While `dumps_request` runs in this context: its placeholder prefix, and the large bytes
+# values met so far (the nth is written as the prefix and n).
+_SPLICING: contextvars.ContextVar[tuple[str, list[bytes]] | None] = contextvars.ContextVar(
+    "routerhub_images_splicing", default=None
+)
 
 # Placeholder -> pre-decoded bytes for the parse in progress in this context; the bytes
 # hook pops each one it meets. A context variable, so threads and tasks never share one.
@@ -97,21 +87,13 @@ def encode_base64(data: bytes) -> str:
     return pybase64.b64encode_as_string(data)  # no bytes -> str copy of a large image
 
 
-@attrs.frozen
-class LargeBase64:
-    """A large bytes field of a request, in the wire dict until the body is written.
-
-    orjson copies a string at ~0.65 ms per MB, checking every character for escapes;
-    base64 needs none. So the encoder writes a placeholder for it, and the base64 bytes
-    are joined into the body in its place (~0.05 ms per MB): a 10 MB image costs ~1 ms
-    instead of ~7.5 ms, with no str of its base64 ever built.
-    """
-
-    data: bytes = attrs.field(repr=lambda data: f"<{len(data)} bytes>")
-
-
-def _request_bytes(data: bytes) -> str | LargeBase64:
-    return LargeBase64(data) if len(data) >= _SPLICE_MIN_BYTES else encode_base64(data)
+def _unstructure_bytes(data: bytes) -> str:
+    splicing = _SPLICING.get()
+    if splicing is None or len(data) < _SPLICE_MIN_BYTES:
+        return encode_base64(data)
+    prefix, large = splicing
+    large.append(data)
+    return f"{prefix}{len(large) - 1}"
 
 
 def decode_base64(value: object) -> bytes:
@@ -139,7 +121,7 @@ def decode_base64(value: object) -> bytes:
 
 def _structure_bytes(value: Any, _: Any) -> bytes:
     pending = _PREDECODED.get()
-    # startswith first: hashing a large str that stayed in place would cost ~1 ms/MB.
+    # startswith first: a dict lookup would hash a large str that stayed in place.
     if pending and isinstance(value, str) and value.startswith(_PLACEHOLDER_PREFIX):
         data = pending.pop(value, None)
         if data is not None:
@@ -147,21 +129,11 @@ def _structure_bytes(value: Any, _: Any) -> bytes:
     return decode_base64(value)
 
 
-def _strict(kind: type[Any], *, allow: tuple[type[Any], ...] = ()) -> Callable[[Any, Any], Any]:
-    accepted = (kind, *allow)
-
-    def structure(value: Any, _: Any) -> Any:
-        if isinstance(value, bool) and kind is not bool:
-            raise ValueError(f"expected {kind.__name__}, got bool")
-        if not isinstance(value, accepted):
-            raise ValueError(f"expected {kind.__name__}, got {type(value).__name__}")
-        return kind(value)
-
-    return structure
-
-
-_strict_int = _strict(int)
-_strict_float = _strict(float, allow=(int,))
+def _expect(value: Any, kind: type[T], *also: type[Any]) -> T:
+    """``value`` as a ``kind`` (or one of ``also``), a bool only as a bool; no coercion."""
+    if isinstance(value, bool) is not (kind is bool) or not isinstance(value, (kind, *also)):
+        raise ValueError(f"expected {kind.__name__}, got {type(value).__name__}")
+    return kind(value)  # type: ignore[call-arg]
 
 
 def _structure_int(value: Any, _: Any) -> int:
@@ -170,8 +142,7 @@ def _structure_int(value: Any, _: Any) -> int:
         return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    result: int = _strict_int(value, int)
-    return result
+    return _expect(value, int)
 
 
 def _structure_float(value: Any, _: Any) -> float:
@@ -181,53 +152,7 @@ def _structure_float(value: Any, _: Any) -> float:
             return _FLOAT_WORDS[value]
         if _NUMBER_STRING.fullmatch(value):
             return float(value)
-    result: float = _strict_float(value, float)
-    return result
-
-
-def _check_int(value: Any, _: Any) -> int:
-    number: int = _strict_int(value, int)
-    if number not in _INT32:
-        raise ValueError(f"expected a 32-bit integer, got {number}")
-    return number
-
-
-def _check_float(value: Any, _: Any) -> float:
-    number: float = _strict_float(value, float)
-    if not math.isfinite(number):
-        raise ValueError(f"expected a finite number, got {number!r}")
-    return number
-
-
-def _check_json(value: Any, _: Any = None) -> Any:
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float):
-        return _check_float(value, float)
-    if isinstance(value, list | tuple):
-        for item in value:
-            _check_json(item)
-        return value
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError(f"expected str keys, got {type(key).__name__}")
-            _check_json(item)
-        return value
-    raise ValueError(f"expected a JSON value, got {type(value).__name__}")
-
-
-def _check_base64(value: Any, _: Any) -> str | LargeBase64:
-    # What unstructure made of a bytes field: our own base64, no need to decode it.
-    if not isinstance(value, str | LargeBase64):
-        raise ValueError(f"expected bytes, got {type(value).__name__}")
-    return value
-
-
-def _structure_str(value: Any, _: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"expected str, got {type(value).__name__}")
-    return value
+    return _expect(value, float, int)
 
 
 def _is_homogeneous_tuple(cls: Any) -> bool:
@@ -287,14 +212,18 @@ def _without_nulls(value: Mapping[str, Any], defaulted: frozenset[str]) -> Mappi
     return {k: v for k, v in value.items() if v is not None or k not in defaulted}
 
 
-def _make_structure_hook(
-    converter: cattrs.Converter, cls: type[Any], *, strict: bool, request_rules: bool
-) -> Callable[[Any, Any], Any]:
-    overrides = {
+def _overrides(cls: type[Any]) -> dict[str, Any]:
+    """The cattrs overrides of ``cls``: each wire field under its camelCase name, no others."""
+    return {
         f.name: override(rename=camel(f.name)) if _is_wire_field(f) else override(omit=True)
         for f in attrs.fields(cls)
     }
-    base = make_dict_structure_fn(cls, converter, **overrides)  # type: ignore[arg-type]
+
+
+def _make_structure_hook(
+    converter: cattrs.Converter, cls: type[Any], *, strict: bool
+) -> Callable[[Any, Any], Any]:
+    base = make_dict_structure_fn(cls, converter, **_overrides(cls))
     known = wire_names(cls)
     defaulted = _defaulted_names(cls)
     keep_extra = _has_extra(cls)
@@ -306,54 +235,18 @@ def _make_structure_hook(
         unknown = {k: v for k, v in value.items() if k not in known}
         if unknown and strict:
             raise UnknownFieldsError(f"unknown fields: {sorted(unknown)}")
-        if request_rules:  # fields this version does not model are sent as they are
-            for key, item in unknown.items():
-                try:
-                    _check_json(item)
-                except ValueError as exc:
-                    raise ValueError(f"{key}: {exc}") from None
-        if unknown and keep_extra:
-            instance = attrs.evolve(instance, **{EXTRA_FIELD: unknown})
+        if unknown and keep_extra:  # as in Blob: setting a field of a frozen instance
+            object.__setattr__(instance, EXTRA_FIELD, unknown)
         return instance
 
     return structure
 
 
-def _unstructure_override(field: attrs.Attribute[Any], bytes_hook: Callable[[bytes], Any]) -> Any:
-    if not _is_wire_field(field):
-        return override(omit=True)
-    if field.type in (bytes, bytes | None):
-        # Only fields declared bytes become base64: bytes anywhere else (a free-form JSON
-        # field) stay bytes, which is not JSON, and a request is refused for them.
-        return override(rename=camel(field.name), unstruct_hook=bytes_hook)
-    if field.type in (dict[str, Any], dict[str, Any] | None):
-        return override(rename=camel(field.name), unstruct_hook=_json_object)
-    return override(rename=camel(field.name))
-
-
-def _json_object(value: Any) -> Any:
-    """A free-form JSON object field, sent as it is (a request checks it is plain JSON)."""
-    if not isinstance(value, dict):
-        raise TypeError(f"expected a dict, got {type(value).__name__}")
-    return value
-
-
-def _make_unstructure_hook(
-    converter: cattrs.Converter, cls: type[Any], bytes_hook: Callable[[bytes], Any]
-) -> Callable[[Any], Any]:
-    attrs.resolve_types(cls)
-    overrides = {f.name: _unstructure_override(f, bytes_hook) for f in attrs.fields(cls)}
-    base = make_dict_unstructure_fn(
-        cls,
-        converter,
-        _cattrs_omit_if_default=True,
-        **overrides,
-    )
+def _make_unstructure_hook(converter: cattrs.Converter, cls: type[Any]) -> Callable[[Any], Any]:
+    base = make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True, **_overrides(cls))
     keep_extra = _has_extra(cls)
 
     def unstructure(instance: Any) -> dict[str, Any]:
-        if not isinstance(instance, cls):  # e.g. image_config=False
-            raise TypeError(f"expected {cls.__name__}, got {type(instance).__name__}")
         known = base(instance)
         extra = getattr(instance, EXTRA_FIELD) if keep_extra else None
         return {**extra, **known} if extra else known
@@ -361,43 +254,29 @@ def _make_unstructure_hook(
     return unstructure
 
 
-def make_converter(*, strict: bool = False, request_rules: bool = False) -> cattrs.Converter:
-    """Build the wire converter.
-
-    ``strict=True`` rejects unknown keys (for fixture tests). ``request_rules=True``
-    makes the converter of a request being sent: large bytes values unstructure to
-    `LargeBase64`, and reading the wire dict back checks it as the server will (numbers
-    finite, integers 32-bit and not strings; bytes fields taken as what we wrote).
-    """
-    bytes_hook = _request_bytes if request_rules else encode_base64
+def make_converter(*, strict: bool = False) -> cattrs.Converter:
+    """Build the wire converter; ``strict=True`` rejects unknown keys (for fixture tests)."""
     converter = cattrs.Converter(unstruct_collection_overrides={tuple: list})
-    converter.register_structure_hook(bytes, _check_base64 if request_rules else _structure_bytes)
-    if request_rules:  # free-form fields (Any, dict[str, Any]) must hold plain JSON
-        converter.register_structure_hook_func(lambda t: t is Any, _check_json)
-    converter.register_structure_hook(str, _structure_str)
-    converter.register_structure_hook(int, _check_int if request_rules else _structure_int)
-    converter.register_structure_hook(float, _check_float if request_rules else _structure_float)
-    converter.register_structure_hook(bool, _strict(bool))
+    converter.register_structure_hook(bytes, _structure_bytes)
+    converter.register_unstructure_hook(bytes, _unstructure_bytes)
+    converter.register_structure_hook(str, lambda value, _: _expect(value, str))
+    converter.register_structure_hook(int, _structure_int)
+    converter.register_structure_hook(float, _structure_float)
+    converter.register_structure_hook(bool, lambda value, _: _expect(value, bool))
     converter.register_structure_hook_factory(
         _is_homogeneous_tuple, lambda cls: _make_tuple_hook(converter, cls)
     )
     converter.register_structure_hook_factory(
-        attrs.has,
-        lambda cls: _make_structure_hook(
-            converter, cls, strict=strict, request_rules=request_rules
-        ),
+        attrs.has, lambda cls: _make_structure_hook(converter, cls, strict=strict)
     )
     converter.register_unstructure_hook_factory(
-        attrs.has, lambda cls: _make_unstructure_hook(converter, cls, bytes_hook)
+        attrs.has, lambda cls: _make_unstructure_hook(converter, cls)
     )
     return converter
 
 
 converter = make_converter()
 """The one converter of the library."""
-
-_request_converter = make_converter(request_rules=True)
-"""The same converter with a request's rules, for `dumps_request`."""
 
 
 def unstructure(instance: Any) -> dict[str, Any]:
@@ -412,59 +291,32 @@ def dumps_text(instance: Any, *, ensure_ascii: bool = False) -> str:
 
 
 def dumps_request(request: Any) -> bytes:
-    """Compact UTF-8 JSON of a request, which the server must be able to read.
+    """Compact UTF-8 JSON of a request, as orjson writes it.
 
-    The wire dict is read back with a request's rules first (~13 us for a prompt and a
-    config), so that a string temperature, a NaN, a bool count or a seed beyond 32 bits
-    is an error naming its field before anything is sent, not a 400 after (orjson would
-    even send a NaN as ``null``, silently the server's default). orjson then writes the
-    bytes directly (the stdlib encoder takes ~25 ms to copy the base64 text of a 10 MB
-    image into a str that then needs encoding), and large images are joined in after it
-    (`LargeBase64`): ~1.5 ms in all for a 10 MB image, ~7.5 ms with orjson alone.
-
-    Raises:
-        InvalidInputError: the first field the server could not read, with its path.
+    A large bytes value is written as a placeholder and its base64 joined into the body
+    in its place afterwards, so no str of a large image's base64 is ever built.
     """
-    try:
-        wire = _request_converter.unstructure(request)
-    except TypeError as exc:  # a str where bytes go, a bool where a config goes, ...
-        raise InvalidInputError(f"the request cannot be encoded: {exc}") from None
-    try:
-        _request_converter.structure(wire, type(request))
-    except Exception as exc:
-        message, path = _first_problem(exc)
-        where = "" if path in (None, "$") else path.removeprefix("$.") + ": "
-        raise InvalidInputError(f"{where}{message}") from None
-    return _dumps_spliced(wire)
-
-
-def _dumps_spliced(wire: dict[str, Any]) -> bytes:
-    """JSON of ``wire``, each `LargeBase64` written as a placeholder, then joined in."""
-    nonce = secrets.token_hex(16)  # a prompt cannot hold a placeholder it cannot know
+    prefix = f"{_SPLICE_PREFIX}{secrets.token_hex(16)}!"  # no prompt can know it
     large: list[bytes] = []
-
-    def placeholder(value: object) -> str:
-        if not isinstance(value, LargeBase64):  # the read-back let nothing else through
-            raise TypeError(f"{type(value).__name__} is not JSON")
-        large.append(value.data)
-        return f"{_SPLICE_PREFIX}{nonce}!{len(large) - 1}"
-
+    token = _SPLICING.set((prefix, large))
     try:
-        body = orjson.dumps(wire, default=placeholder)
+        wire = converter.unstructure(request)
+    finally:
+        _SPLICING.reset(token)
+    try:
+        body = orjson.dumps(wire)
     except orjson.JSONEncodeError:
         # A lone surrogate (a valid JSON escape, e.g. a cut emoji) has no UTF-8 form, and
         # orjson refuses integers beyond 64 bits (in free-form fields): the stdlib encoder
         # takes both.
-        large.clear()
-        text = json.dumps(wire, separators=(",", ":"), ensure_ascii=True, default=placeholder)
-        body = text.encode()
+        body = json.dumps(wire, separators=(",", ":")).encode()
     if not large:
         return body
     view = memoryview(body)
     pieces: list[bytes | memoryview] = []
     start = 0
     for index, data in enumerate(large):
-        mark = f"{_SPLICE_PREFIX}{nonce}!{index}".encode()
+        mark = f"{prefix}{index}".encode()
         at = body.index(mark + b'"', start)  # the quote: !1 is not the start of !10
         pieces += (view[start:at], pybase64.b64encode(data))
         start = at + len(mark)
@@ -556,7 +408,7 @@ def _loads_predecoded(body: bytes, cls: type[T]) -> T | None:
     a bytes-typed field (each is unique to this parse, so it cannot sit anywhere twice).
     A scan fooled by the JSON (a key inside a string, a duplicate key, an unknown field)
     leaves a placeholder in the tree or breaks the parse: then the caller parses again
-    the ordinary way, which also words any error exactly as before.
+    the ordinary way, which also words any error as that path does.
     """
     predecoded = _predecode(body)
     if predecoded is None:
@@ -581,8 +433,8 @@ def loads(body: bytes | str, cls: type[T], *, http_status: int | None = None) ->
 
     For bytes, base64 values of at least ``_PREDECODE_MIN_CHARS`` characters under a
     ``data`` or ``thoughtSignature`` key are decoded from a memoryview of the body before
-    the JSON parse, which then sees a small body: a 20 MB image costs one decode instead
-    of a 27 MB bytes->str decode, a str copy by the JSON scanner and a decode.
+    the JSON parse, which then sees a small body: a large image costs one decode instead
+    of a bytes->str decode of the body, a str copy by the JSON scanner and a decode.
     ``http_status`` (of the answer the body came in) goes on the `ResponseError`.
     """
     if isinstance(body, bytes):

@@ -307,12 +307,20 @@ async def test_a_value_the_server_cannot_read_is_rejected_by_name(
 @pytest.mark.parametrize(
     ("contents", "message"),
     [
-        ([Content(role="user", parts=[Part(text=5)])], "contents[0].parts[0].text: expected str"),  # type: ignore[arg-type]
-        ([Content(role="user", parts=["hi"])], "parts must be Part objects, not str"),  # type: ignore[list-item]
-        ([Content(role="robot", parts=[Part.from_text("hi")])], "'user' or 'model', not 'robot'"),
+        (lambda: [Content(role="user", parts=[Part(text=5)])], "part.text: expected str"),  # type: ignore[arg-type]
+        (lambda: [Content(role="user", parts=["hi"])], "parts must be Part objects, not str"),  # type: ignore[list-item]
         (
-            [Content(role="user", parts=[Part(inline_data=Blob(mime_type="image/png", data="x"))])],  # type: ignore[arg-type]
-            "cannot be encoded",
+            lambda: [Content(role="robot", parts=[Part.from_text("hi")])],
+            "'user' or 'model', not 'robot'",
+        ),
+        (
+            lambda: [
+                Content(
+                    role="user",
+                    parts=[Part(inline_data=Blob(mime_type="image/png", data="x"))],  # type: ignore[arg-type]
+                )
+            ],
+            "inlineData.data: expected bytes",
         ),
     ],
 )
@@ -321,7 +329,7 @@ async def test_malformed_contents_are_rejected_before_sending(
 ) -> None:
     route = mock.post().mock(return_value=ok())
     with pytest.raises(InvalidInputError, match=re.escape(message)):
-        await client.generate_content(MODEL, contents)
+        await client.generate_content(MODEL, contents())
     assert route.call_count == 0
 
 
