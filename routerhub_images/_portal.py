@@ -11,7 +11,7 @@ own on first use.
 from __future__ import annotations
 
 import concurrent.futures
-import functools
+import contextlib
 import os
 import threading
 import time
@@ -43,6 +43,23 @@ class Live(NamedTuple):
 
     portal: BlockingPortal
     thread: threading.Thread
+
+
+class _Handle:
+    """Lets a calling thread cancel its call's task, started or not yet started."""
+
+    def __init__(self) -> None:
+        self.scope: anyio.CancelScope | None = None
+        self.interrupted = False
+
+    def interrupt(self, portal: BlockingPortal) -> None:
+        # The task checks the flag after setting its scope, and we check the scope
+        # after setting the flag: one side always sees the other.
+        self.interrupted = True
+        scope = self.scope
+        if scope is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nothing to stop
+                portal.call(scope.cancel)
 
 
 class Runner:
@@ -84,15 +101,28 @@ class Runner:
     ) -> _T:
         """Run ``method`` of the client through the portal and wait for its answer.
 
-        What ``portal.call`` does, keeping the future so that an interrupted wait
-        (``KeyboardInterrupt``) cancels the call's task before re-raising.
+        What ``portal.call`` does, keeping a handle on the call's task so that Ctrl-C
+        (``KeyboardInterrupt`` in the waiting thread) cancels it before re-raising,
+        whether it comes while the task is handed over or while its answer is awaited.
         """
         portal = self.live().portal
-        task = functools.partial(method, self._client, *args, **kwargs)
+        handle = _Handle()
+
+        async def run() -> _T:
+            with anyio.CancelScope() as scope:
+                handle.scope = scope
+                if handle.interrupted:
+                    scope.cancel()
+                return await method(self._client, *args, **kwargs)
+            raise ClientClosedError("the call was interrupted")
+
         try:
-            future: concurrent.futures.Future[_T] = portal.start_task_soon(task)
+            future: concurrent.futures.Future[_T] = portal.start_task_soon(run)
         except RuntimeError:  # the portal has stopped: closed, or its loop is gone
             raise ClientClosedError("the client is closed; create a new one") from None
+        except BaseException:  # Ctrl-C while the task was handed over
+            handle.interrupt(portal)
+            raise
         try:
             return future.result()
         except concurrent.futures.CancelledError:  # the portal stopped during the call

@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from anyio.from_thread import BlockingPortal
 
 from routerhub_images import (
     AsyncImageClient,
@@ -580,6 +581,27 @@ def test_keyboard_interrupt_cancels_the_request(stalled_app: EmulatorApp, stall:
     finally:
         signal.signal(signal.SIGINT, previous)
     assert stalled_app.log.count == 1
+
+
+def test_keyboard_interrupt_during_the_hand_over_cancels_the_request(
+    stalled_app: EmulatorApp, stall: Stall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C before the portal hands back the task's future still cancels the request."""
+    start_task_soon = BlockingPortal.start_task_soon
+
+    def interrupted(self: BlockingPortal, *args: Any, **kwargs: Any) -> Any:
+        start_task_soon(self, *args, **kwargs)
+        assert stall.started.wait(5)
+        raise KeyboardInterrupt
+
+    with make_client(stalled_app) as client:
+        monkeypatch.setattr(BlockingPortal, "start_task_soon", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            text_call(client, "slow")
+        assert stall.cancelled.wait(5)
+        monkeypatch.undo()
+        stalled_app.config.latency = 0.0
+        assert text_call(client, "next").text
 
 
 # --- errors -----------------------------------------------------------------------------
