@@ -81,7 +81,6 @@ from ._retry import (
     RetryStats,
     instant_retries,
     observe_retries,
-    set_instant_retries,
 )
 from ._sync import EventLoopBlockedWarning, ImageClient
 from ._transport import Limits, Timeout
@@ -202,5 +201,4 @@ __all__ = [
     "__version__",
     "instant_retries",
     "observe_retries",
-    "set_instant_retries",
 ]
