@@ -7,7 +7,7 @@ import gzip
 import socket
 import ssl
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -27,7 +27,6 @@ from routerhub_images import (
     RouterHubError,
     Timeout,
     TLSVerificationError,
-    instant_retries,
 )
 from routerhub_images._constants import KEEPALIVE_EXPIRY, MAX_CONNECTIONS
 from routerhub_images._sync import ImageClient
@@ -38,13 +37,7 @@ from routerhub_images.emulator._png import synthesize_png
 httpx_aiohttp = pytest.importorskip("httpx_aiohttp")
 aiohttp = pytest.importorskip("aiohttp")
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _instant() -> Iterator[None]:
-    with instant_retries():
-        yield
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_retry_sleeps")]
 
 
 @pytest.fixture
