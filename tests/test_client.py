@@ -647,12 +647,13 @@ async def test_key_is_not_in_debug_logs_of_a_retried_call(
 
 
 async def test_key_is_not_in_debug_logs_over_a_real_connection(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, routerhub_emulator: EmulatorServer
 ) -> None:
     """Over loopback, httpcore's DEBUG trace of a retried call does not contain the key."""
     for name in (LOGGER_NAME, "httpx", "httpcore"):
         caplog.set_level(logging.DEBUG, logger=name)
-    with EmulatorServer() as server, instant_retries():
+    server = routerhub_emulator
+    with instant_retries():
         server.app.script(Fault.status(503), Fault.status(401))
         async with AsyncImageClient(server.api_key, base_url=server.base_url) as client:
             with pytest.raises(UnauthenticatedError) as info:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -389,30 +388,29 @@ async def test_async_with_closes_the_client(mock: respx.MockRouter) -> None:
     assert client.closed
 
 
-def test_one_client_works_across_two_asyncio_runs() -> None:
+def test_one_client_works_across_two_asyncio_runs(routerhub_emulator: EmulatorServer) -> None:
     """The same client serves two consecutive asyncio.run() calls over a real pool."""
-    with EmulatorServer() as server:
-        client = AsyncImageClient(server.api_key, base_url=server.base_url)
+    server = routerhub_emulator
+    client = AsyncImageClient(server.api_key, base_url=server.base_url)
 
-        async def generate() -> int:
-            response = await client.generate_content(MODEL, "a fox")
-            return len(response.images)
+    async def generate() -> int:
+        response = await client.generate_content(MODEL, "a fox")
+        return len(response.images)
 
-        assert asyncio.run(generate()) == 1
-        assert asyncio.run(generate()) == 1
+    assert asyncio.run(generate()) == 1
+    assert asyncio.run(generate()) == 1
 
-        async def close() -> None:
-            await client.aclose()
+    async def close() -> None:
+        await client.aclose()
 
-        asyncio.run(close())
-        assert server.app.log.count == 2
+    asyncio.run(close())
+    assert server.app.log.count == 2
 
 
 @pytest.fixture
-def slow_server() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as server:
-        server.app.config.latency = 0.3
-        yield server
+def slow_server(routerhub_emulator: EmulatorServer) -> EmulatorServer:
+    routerhub_emulator.app.config.latency = 0.3
+    return routerhub_emulator
 
 
 async def test_cancelling_requests_on_a_saturated_pool_leaks_no_slots(
@@ -455,22 +453,22 @@ async def test_cancel_scope_during_a_request_leaves_the_pool_healthy(
         assert len(response.images) == 1
 
 
-async def test_real_server_faults_are_typed_through_a_real_pool() -> None:
+async def test_real_server_faults_are_typed_through_a_real_pool(
+    routerhub_emulator: EmulatorServer,
+) -> None:
     """Over loopback, a dropped connection and an HTML 502 become library errors."""
-    with EmulatorServer() as server:
-        server.app.script(Fault.disconnect(), Fault.html(502), Fault.html(502))
-        async with AsyncImageClient(
-            server.api_key, base_url=server.base_url, max_retries=1
-        ) as client:
-            with pytest.raises(APIConnectionError) as dropped:
-                await client.generate_content(MODEL, "a fox")
-            assert dropped.value.request_sent
-            with pytest.raises(RouterHubError) as html:
-                await client.generate_content(MODEL, "a fox")
-            assert html.value.call is not None
-            assert html.value.call.attempts == 2
-            response = await client.generate_content(MODEL, "a fox")
-            assert len(response.images) == 1
+    server = routerhub_emulator
+    server.app.script(Fault.disconnect(), Fault.html(502), Fault.html(502))
+    async with AsyncImageClient(server.api_key, base_url=server.base_url, max_retries=1) as client:
+        with pytest.raises(APIConnectionError) as dropped:
+            await client.generate_content(MODEL, "a fox")
+        assert dropped.value.request_sent
+        with pytest.raises(RouterHubError) as html:
+            await client.generate_content(MODEL, "a fox")
+        assert html.value.call is not None
+        assert html.value.call.attempts == 2
+        response = await client.generate_content(MODEL, "a fox")
+        assert len(response.images) == 1
 
 
 async def test_certificate_failure_is_not_retried() -> None:
