@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -408,9 +409,11 @@ def test_one_client_works_across_two_asyncio_runs(routerhub_emulator: EmulatorSe
 
 
 @pytest.fixture
-def slow_server(routerhub_emulator: EmulatorServer) -> EmulatorServer:
-    routerhub_emulator.app.config.latency = 0.3
-    return routerhub_emulator
+def slow_server() -> Iterator[EmulatorServer]:
+    # Its own server: requests the tests abandon still finish there after the test.
+    with EmulatorServer() as server:
+        server.app.config.latency = 0.3
+        yield server
 
 
 async def test_cancelling_requests_on_a_saturated_pool_leaks_no_slots(
