@@ -469,42 +469,23 @@ def instant_retries_enabled() -> bool:
     return _instant
 
 
-@attrs.frozen
-class _Restore:
-    """Puts the previous `instant_retries` state back when its ``with`` block ends."""
-
-    previous: bool
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_exc_info: object) -> None:
-        instant_retries(self.previous)
-
-
-def instant_retries(enabled: bool = True) -> contextlib.AbstractContextManager[None]:
+def instant_retries(enabled: bool = True) -> contextlib.ExitStack:
     """Retry without sleeping, for test suites; like stamina's ``set_testing``.
 
     When on, the retry loop still decides, logs and counts every wait (in
     ``backoff_seconds`` and against the deadline) but does not sleep, and cooldowns
-    are neither opened nor awaited.
-
-    Call it as a switch for the whole process (``instant_retries(True)`` in a
-    ``conftest.py``, ``instant_retries(False)`` to turn it off), or use it as a
-    context manager, which restores the previous state on exit::
+    are neither opened nor awaited. Call it as a switch for the process
+    (``instant_retries(True)`` in a ``conftest.py``, ``instant_retries(False)``), or
+    use it in a ``with`` block, which restores the previous state on exit::
 
         with routerhub_images.instant_retries():
             await client.generate(...)  # a 503 then a 200 returns at once
-
-    Args:
-        enabled: Whether retries skip their sleeps from now on.
-
-    Returns:
-        A context manager that restores the previous state on exit.
     """
-    global _instant  # a process-wide switch, like stamina's
-    previous, _instant = _instant, enabled
-    return _Restore(previous)
+    global _instant  # noqa: PLW0603 -- a process-wide switch, like stamina's
+    restore = contextlib.ExitStack()
+    restore.callback(instant_retries, _instant)
+    _instant = enabled
+    return restore
 
 
 # --- observing retries ------------------------------------------------------------
