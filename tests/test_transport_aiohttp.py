@@ -41,7 +41,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_retry_sleeps"
 
 
 @pytest.fixture
-async def client(routerhub_emulator: EmulatorServer) -> AsyncIterator[AsyncImageClient]:
+async def aiohttp_client(routerhub_emulator: EmulatorServer) -> AsyncIterator[AsyncImageClient]:
+    """An AsyncImageClient on the aiohttp transport, to the session's emulator."""
     async with AsyncImageClient(
         routerhub_emulator.api_key, base_url=routerhub_emulator.base_url, transport="aiohttp"
     ) as client:
@@ -67,9 +68,9 @@ async def _raw_server(handler: Handler) -> tuple[asyncio.Server, str]:
 # --- success ----------------------------------------------------------------------
 
 
-async def test_generate_returns_the_image(client: AsyncImageClient) -> None:
+async def test_generate_returns_the_image(aiohttp_client: AsyncImageClient) -> None:
     """A generation over aiohttp returns a decoded PNG and the call info."""
-    response = await client.generate_image("a cute otter")
+    response = await aiohttp_client.generate_image("a cute otter")
     (image,) = response.images
     assert image.data.startswith(b"\x89PNG")
     assert response.call is not None
@@ -77,28 +78,30 @@ async def test_generate_returns_the_image(client: AsyncImageClient) -> None:
 
 
 async def test_edit_uploads_the_image(
-    client: AsyncImageClient, routerhub_emulator: EmulatorServer
+    aiohttp_client: AsyncImageClient, routerhub_emulator: EmulatorServer
 ) -> None:
     """An edit's request body reaches the server whole over aiohttp."""
     source = synthesize_png(b"upload", 256, 256)
-    edited = await client.edit_image(source, "make it blue")
+    edited = await aiohttp_client.edit_image(source, "make it blue")
     assert edited.images[0].data.startswith(b"\x89PNG")
     assert routerhub_emulator.app.log.statuses == [200]
 
 
 async def test_status_errors_are_typed_and_retried(
-    client: AsyncImageClient, routerhub_emulator: EmulatorServer
+    aiohttp_client: AsyncImageClient, routerhub_emulator: EmulatorServer
 ) -> None:
     """HTTP errors map as over httpx: a 503 is retried, a 400 raised at once."""
     routerhub_emulator.app.script(Fault.status(503), Fault.status(400))
     with pytest.raises(InvalidArgumentError):
-        await client.generate_image("a cat")
+        await aiohttp_client.generate_image("a cat")
     assert routerhub_emulator.app.log.statuses == [503, 400]
 
 
-async def test_many_concurrent_calls_share_one_session(client: AsyncImageClient) -> None:
+async def test_many_concurrent_calls_share_one_session(aiohttp_client: AsyncImageClient) -> None:
     """Fifty concurrent generations on one aiohttp-backed client all succeed."""
-    responses = await asyncio.gather(*(client.generate_image(f"otter {i}") for i in range(50)))
+    responses = await asyncio.gather(
+        *(aiohttp_client.generate_image(f"otter {i}") for i in range(50))
+    )
     assert [len(r.images) for r in responses] == [1] * 50
 
 
@@ -122,24 +125,24 @@ async def test_connection_refused_is_not_sent(routerhub_emulator: EmulatorServer
 
 
 async def test_read_timeout_is_a_read_phase_timeout(
-    client: AsyncImageClient, routerhub_emulator: EmulatorServer
+    aiohttp_client: AsyncImageClient, routerhub_emulator: EmulatorServer
 ) -> None:
     """A server slower than the read timeout raises APITimeoutError(phase='read')."""
     routerhub_emulator.app.script(Fault.delay(1.0))
     with pytest.raises(APITimeoutError) as info:
-        await client.generate_image("a cat", timeout=Timeout(5.0, read=0.1))
+        await aiohttp_client.generate_image("a cat", timeout=Timeout(5.0, read=0.1))
     assert info.value.phase == "read"
     assert info.value.request_sent
     assert routerhub_emulator.app.log.count <= 1
 
 
 async def test_dropped_connection_mid_body_is_sent(
-    client: AsyncImageClient, routerhub_emulator: EmulatorServer
+    aiohttp_client: AsyncImageClient, routerhub_emulator: EmulatorServer
 ) -> None:
     """A body cut short is APIConnectionError(request_sent=True) and not retried."""
     routerhub_emulator.app.script(Fault.disconnect())
     with pytest.raises(APIConnectionError) as info:
-        await client.generate_image("a cat")
+        await aiohttp_client.generate_image("a cat")
     assert type(info.value) is APIConnectionError
     assert info.value.request_sent
     assert routerhub_emulator.app.log.count == 1
@@ -534,10 +537,10 @@ async def test_ssl_cert_file_adds_a_trusted_authority(
 # --- pools, loops and closing ------------------------------------------------------
 
 
-async def test_pool_limits_reach_the_aiohttp_connector(client: AsyncImageClient) -> None:
+async def test_pool_limits_reach_the_aiohttp_connector(aiohttp_client: AsyncImageClient) -> None:
     """max_connections and keepalive_expiry become the connector's limit and keepalive."""
-    await client.generate_image("a cat")
-    pool = await client._transport._pool()
+    await aiohttp_client.generate_image("a cat")
+    pool = await aiohttp_client._transport._pool()
     transport = pool._transport
     assert isinstance(transport, httpx_aiohttp.AiohttpTransport)
     session = transport.client
