@@ -83,7 +83,6 @@ from ._retry import (
     RetryStats,
     instant_retries,
     observe_retries,
-    set_instant_retries,
 )
 from ._sync import EventLoopBlockedWarning, ImageClient
 from ._types import (
@@ -204,5 +203,4 @@ __all__ = [
     "__version__",
     "instant_retries",
     "observe_retries",
-    "set_instant_retries",
 ]

@@ -41,7 +41,7 @@ from ._errors import (
 from ._http import AsyncHTTPClient, ConnectionPools, HTTPAnswer
 from ._images import GeneratedImage, max_file_bytes
 from ._models import MODELS, check_image_options, normalize_model_name
-from ._retry import Clock, Cooldown, RetryPolicy, call_with_retries
+from ._retry import Cooldown, RetryPolicy, call_with_retries
 from ._types import (
     Content,
     ContentsInput,
@@ -204,8 +204,6 @@ class AsyncImageClient:
         self.default_model = normalize_model_name(default_model)
         self.strict_options = strict_options
         self.retry = _with_max_retries(retry or RetryPolicy(), max_retries)
-        # The retry loop's time source; tests swap in a fake one (and a Cooldown on it).
-        self._clock: Clock | None = None
         self._cooldown = Cooldown()
         if isinstance(timeout, NotGiven):
             # An injected client keeps its own timeout unless one is passed here.
@@ -468,7 +466,6 @@ class AsyncImageClient:
                 policy=policy,
                 cooldown=self._cooldown,
                 label=f"generateContent {model}",
-                clock=self._clock,
             ),
             policy.deadline,
         )

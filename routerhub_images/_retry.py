@@ -59,7 +59,6 @@ __all__ = [
     "observe_retries",
     "parse_retry_after",
     "retry_delay",
-    "set_instant_retries",
 ]
 
 T = TypeVar("T")
@@ -465,38 +464,28 @@ class Cooldown:
 _instant = False
 
 
-def set_instant_retries(enabled: bool) -> None:
-    """Turn instant retries on or off for the whole process (for test suites).
-
-    When on, `call_with_retries` still decides, logs and counts every wait (in
-    ``backoff_seconds`` and against the deadline) but does not sleep, and cooldowns
-    are neither opened nor awaited. Like stamina's ``set_testing``; prefer the
-    `instant_retries` context manager, which restores the previous state.
-    """
-    global _instant  # noqa: PLW0603 -- a process-wide switch, like stamina's
-    _instant = enabled
-
-
 def instant_retries_enabled() -> bool:
-    """Whether `set_instant_retries` / `instant_retries` turned instant retries on."""
+    """Whether `instant_retries` is on."""
     return _instant
 
 
-@contextlib.contextmanager
-def instant_retries() -> Iterator[None]:
-    """Retry without sleeping inside the ``with`` block; see `set_instant_retries`.
+def instant_retries(enabled: bool = True) -> contextlib.ExitStack:
+    """Retry without sleeping, for test suites; like stamina's ``set_testing``.
 
-    Example::
+    When on, the retry loop still decides, logs and counts every wait (in
+    ``backoff_seconds`` and against the deadline) but does not sleep, and cooldowns
+    are neither opened nor awaited. Call it as a switch for the process
+    (``instant_retries(True)`` in a ``conftest.py``, ``instant_retries(False)``), or
+    use it in a ``with`` block, which restores the previous state on exit::
 
         with routerhub_images.instant_retries():
             await client.generate(...)  # a 503 then a 200 returns at once
     """
-    previous = _instant
-    set_instant_retries(True)
-    try:
-        yield
-    finally:
-        set_instant_retries(previous)
+    global _instant  # noqa: PLW0603 -- a process-wide switch, like stamina's
+    restore = contextlib.ExitStack()
+    restore.callback(instant_retries, _instant)
+    _instant = enabled
+    return restore
 
 
 # --- observing retries ------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""Shared helpers for the client tests: constants, canned answers and a fake clock."""
+"""Shared helpers for the client tests: constants, canned answers and a fake clock.
+
+The fake clock drives `call_with_retries` directly; a client is tested through
+`instant_retries` and `observe_retries`, never by swapping its internals.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,6 @@ import anyio.lowlevel
 import httpx
 from hypothesis import settings
 
-from routerhub_images import AsyncImageClient
-from routerhub_images._retry import Cooldown
 from routerhub_images.emulator._png import synthesize_png
 
 KEY = "rh_test_Zq9xK4secret"
@@ -117,13 +119,6 @@ class FakeClock:
         with anyio.fail_after(5):
             while len(self.sleeps) < count:
                 await anyio.lowlevel.checkpoint()
-
-
-def use_clock(client: AsyncImageClient, clock: FakeClock) -> FakeClock:
-    """Make ``client`` retry and cool down on ``clock`` instead of real time."""
-    client._clock = clock
-    client._cooldown = Cooldown(monotonic=clock.monotonic)
-    return clock
 
 
 def sent_json(request: httpx.Request) -> Any:

@@ -6,7 +6,7 @@ import contextlib
 import io
 import json
 import pathlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import anyio
 import httpx
@@ -14,7 +14,6 @@ import pytest
 from PIL import Image
 
 from routerhub_images import AsyncImageClient, Limits, PromptBlockedError
-from routerhub_images._retry import instant_retries
 from routerhub_images.batch import (
     MANIFEST_NAME,
     AdaptiveRate,
@@ -35,25 +34,7 @@ from routerhub_images.batch import (
 from routerhub_images.batch._manifest import Manifest
 from routerhub_images.emulator import EmulatorApp, EmulatorConfig, Fault, create_app
 
-
-@pytest.fixture
-def app() -> EmulatorApp:
-    return create_app()
-
-
-@pytest.fixture
-async def client(app: EmulatorApp) -> AsyncIterator[AsyncImageClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with AsyncImageClient(
-        api_key=app.api_key, base_url="http://127.0.0.1", transport=transport
-    ) as client:
-        yield client
-
-
-@pytest.fixture(autouse=True)
-def no_sleeping_retries() -> Iterator[None]:
-    with instant_retries():
-        yield
+pytestmark = pytest.mark.usefixtures("no_retry_sleeps")
 
 
 FAST = 60_000.0
@@ -80,11 +61,11 @@ def assert_png(path: pathlib.Path) -> None:
 
 
 async def test_every_job_ends_with_images_and_a_manifest_line(
-    client: AsyncImageClient, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, tmp_path: pathlib.Path
 ) -> None:
     """A batch writes one PNG and one ok manifest line per job, and sums usage."""
     jobs = make_jobs(12)
-    summary = await BatchRunner(client, tmp_path, concurrency=4).run(jobs)
+    summary = await BatchRunner(asgi_client, tmp_path, concurrency=4).run(jobs)
     assert (summary.jobs, summary.ok, summary.failed, summary.skipped) == (12, 12, 0, 0)
     assert summary.images_written == 12
     assert summary.requests == 12
@@ -103,7 +84,7 @@ async def test_every_job_ends_with_images_and_a_manifest_line(
 
 
 async def test_concurrency_bounds_calls_in_flight(
-    client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
 ) -> None:
     """No more than ``concurrency`` calls are in flight at once."""
     peak = 0
@@ -113,7 +94,7 @@ async def test_concurrency_bounds_calls_in_flight(
         if isinstance(event, JobStarted):
             peak = max(peak, event.progress.in_flight)
 
-    runner = BatchRunner(client, tmp_path, concurrency=3, rpm=FAST, on_event=on_event)
+    runner = BatchRunner(asgi_client, tmp_path, concurrency=3, rpm=FAST, on_event=on_event)
     await runner.run(make_jobs(20))
     assert peak == 3
 
@@ -143,12 +124,12 @@ async def test_a_client_with_its_own_http_client_is_not_second_guessed(
 
 
 async def test_failures_are_recorded_without_cancelling_others(
-    client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
 ) -> None:
     """A blocked prompt and a 400 fail their jobs only; the rest succeed."""
     app.script(Fault.status(400, "bad request"))
     jobs = [*make_jobs(6), BatchJob.create("something forbidden", id="blocked")]
-    runner = BatchRunner(client, tmp_path, concurrency=2)
+    runner = BatchRunner(asgi_client, tmp_path, concurrency=2)
     summary = await runner.run(jobs)
     assert (summary.ok, summary.failed) == (5, 2)
     assert summary.failures_by_status == {"400 INVALID_ARGUMENT": 1, "PromptBlockedError": 1}
@@ -160,12 +141,12 @@ async def test_failures_are_recorded_without_cancelling_others(
 
 
 async def test_retried_calls_count_and_slow_the_batch(
-    client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
 ) -> None:
     """A 429 retried by the client cuts the batch's rate; a 503 retry does not."""
     app.script(Fault.status(429, retry_delay=0.5), Fault.status(503))
     events: list[BatchEvent] = []
-    runner = BatchRunner(client, tmp_path, concurrency=8, rpm=FAST, on_event=events.append)
+    runner = BatchRunner(asgi_client, tmp_path, concurrency=8, rpm=FAST, on_event=events.append)
     summary = await runner.run(make_jobs(10))
     assert summary.ok == 10
     assert summary.retries == 2
@@ -176,11 +157,11 @@ async def test_retried_calls_count_and_slow_the_batch(
 
 
 async def test_a_given_rate_paces_every_run_and_keeps_what_it_learned(
-    client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
 ) -> None:
     """``rate=`` is used as is, and a cut made in one run still holds in the next."""
     rate = AdaptiveRate(initial_rpm=FAST)
-    runner = BatchRunner(client, tmp_path, concurrency=4, rate=rate)
+    runner = BatchRunner(asgi_client, tmp_path, concurrency=4, rate=rate)
     app.script(Fault.status(429, retry_delay=0.5))
     first = await runner.run(make_jobs(6))
     assert first.congestion_signals == 1
@@ -198,19 +179,19 @@ async def test_a_given_rate_paces_every_run_and_keeps_what_it_learned(
 
 
 def test_rpm_and_rate_together_are_rejected(
-    client: AsyncImageClient, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, tmp_path: pathlib.Path
 ) -> None:
     with pytest.raises(ValueError, match="rpm or rate"):
-        BatchRunner(client, tmp_path, rpm=60, rate=AdaptiveRate())
+        BatchRunner(asgi_client, tmp_path, rpm=60, rate=AdaptiveRate())
 
 
 async def test_retries_are_reported_as_they_are_scheduled(
-    client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
 ) -> None:
     """Each retry is a JobRetrying event, before the job ends, with the count so far."""
     app.script(Fault.status(503), Fault.status(503))
     events: list[BatchEvent] = []
-    runner = BatchRunner(client, tmp_path, concurrency=1, rpm=FAST, on_event=events.append)
+    runner = BatchRunner(asgi_client, tmp_path, concurrency=1, rpm=FAST, on_event=events.append)
     await runner.run(make_jobs(2))
     kinds = [type(e).__name__ for e in events]
     assert kinds[:4] == ["JobStarted", "JobRetrying", "JobRetrying", "JobSucceeded"]
@@ -222,7 +203,7 @@ async def test_retries_are_reported_as_they_are_scheduled(
 
 
 async def test_a_callback_error_in_a_retry_event_stops_the_batch(
-    client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
 ) -> None:
     """An exception raised by on_event for a JobRetrying is not taken for a job failure."""
     app.script(Fault.status(503))
@@ -234,18 +215,18 @@ async def test_a_callback_error_in_a_retry_event_stops_the_batch(
     with pytest.RaisesGroup(
         pytest.RaisesExc(RuntimeError, match="callback bug"), flatten_subgroups=True
     ):
-        await BatchRunner(client, tmp_path, concurrency=1, rpm=FAST, on_event=on_event).run(
+        await BatchRunner(asgi_client, tmp_path, concurrency=1, rpm=FAST, on_event=on_event).run(
             make_jobs(3)
         )
 
 
 async def test_rate_limit_failure_is_recorded(
-    client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
 ) -> None:
     """A job whose retries are all answered 429 fails with its status and attempts."""
-    client.retry = client.retry.__class__(max_retries=1)
+    asgi_client.retry = asgi_client.retry.__class__(max_retries=1)
     app.script(*[Fault.status(429, retry_delay=0.1)] * 2)
-    summary = await BatchRunner(client, tmp_path, concurrency=1, rpm=FAST).run(make_jobs(2))
+    summary = await BatchRunner(asgi_client, tmp_path, concurrency=1, rpm=FAST).run(make_jobs(2))
     assert summary.failures_by_status == {"429 RESOURCE_EXHAUSTED": 1}
     (failed,) = [e for e in read_manifest(tmp_path / MANIFEST_NAME) if e.status == "failed"]
     assert failed.attempts == 2
@@ -253,12 +234,14 @@ async def test_rate_limit_failure_is_recorded(
     assert failed.error.code == 429
 
 
-async def test_events_report_progress(client: AsyncImageClient, tmp_path: pathlib.Path) -> None:
+async def test_events_report_progress(
+    asgi_client: AsyncImageClient, tmp_path: pathlib.Path
+) -> None:
     """on_event sees started, succeeded, failed and skipped events with running counts."""
     jobs = [*make_jobs(3), BatchJob.create("forbidden", id="blocked")]
-    await BatchRunner(client, tmp_path).run(jobs[:2])
+    await BatchRunner(asgi_client, tmp_path).run(jobs[:2])
     events: list[BatchEvent] = []
-    await BatchRunner(client, tmp_path, on_event=events.append).run(jobs)
+    await BatchRunner(asgi_client, tmp_path, on_event=events.append).run(jobs)
     kinds = [type(e) for e in events]
     assert kinds.count(JobSkipped) == 2
     assert kinds.count(JobStarted) == 2
@@ -270,12 +253,12 @@ async def test_events_report_progress(client: AsyncImageClient, tmp_path: pathli
 
 
 async def test_results_are_delivered_as_they_complete(
-    client: AsyncImageClient, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, tmp_path: pathlib.Path
 ) -> None:
     """iter_results yields each job's result once, with its files written already."""
     jobs = make_jobs(9)
     seen: list[JobResult] = []
-    async for result in BatchRunner(client, tmp_path, concurrency=3).iter_results(jobs):
+    async for result in BatchRunner(asgi_client, tmp_path, concurrency=3).iter_results(jobs):
         assert result.status == "ok"
         assert all(path.exists() for path in result.files)
         seen.append(result)
@@ -283,7 +266,7 @@ async def test_results_are_delivered_as_they_complete(
 
 
 async def test_generator_input_is_consumed_lazily(
-    client: AsyncImageClient, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, tmp_path: pathlib.Path
 ) -> None:
     """Jobs from a generator are pulled as workers free up, never all at once."""
     pulled = 0
@@ -302,32 +285,32 @@ async def test_generator_input_is_consumed_lazily(
         if isinstance(event, JobSucceeded):
             done += 1
 
-    summary = await BatchRunner(client, tmp_path, concurrency=4, on_event=on_event).run(jobs())
+    summary = await BatchRunner(asgi_client, tmp_path, concurrency=4, on_event=on_event).run(jobs())
     assert summary.ok == 40
     assert most_ahead <= 5
 
 
 async def test_resume_skips_finished_jobs_and_redoes_a_missing_file(
-    client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
 ) -> None:
     """A second run skips jobs whose ok line and file exist; a deleted file is redone."""
     jobs = make_jobs(5)
-    await BatchRunner(client, tmp_path).run(jobs)
+    await BatchRunner(asgi_client, tmp_path).run(jobs)
     (tmp_path / f"{jobs[2].id}.png").unlink()
     app.log.clear()
-    summary = await BatchRunner(client, tmp_path).run(jobs)
+    summary = await BatchRunner(asgi_client, tmp_path).run(jobs)
     assert (summary.skipped, summary.ok) == (4, 1)
     assert app.log.count == 1
     assert_png(tmp_path / f"{jobs[2].id}.png")
 
 
 async def test_resume_redoes_failed_and_changed_jobs(
-    client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
 ) -> None:
     """Failed jobs run again, and so does a job whose prompt changed under the same id."""
     app.script(Fault.status(400))
     first = [BatchJob.create("fox", id="fox"), BatchJob.create("owl", id="owl")]
-    runner = BatchRunner(client, tmp_path, concurrency=1)
+    runner = BatchRunner(asgi_client, tmp_path, concurrency=1)
     assert (await runner.run(first)).failed == 1
     second = [BatchJob.create("fox", id="fox"), BatchJob.create("a new owl", id="owl")]
     app.log.clear()
@@ -340,16 +323,16 @@ async def test_resume_redoes_failed_and_changed_jobs(
 
 
 async def test_a_torn_manifest_line_is_ignored_and_repaired(
-    client: AsyncImageClient, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, tmp_path: pathlib.Path
 ) -> None:
     """A partial last line (killed mid-write) is skipped on read and cut off on resume."""
     jobs = make_jobs(3)
-    await BatchRunner(client, tmp_path).run(jobs[:2])
+    await BatchRunner(asgi_client, tmp_path).run(jobs[:2])
     manifest = tmp_path / MANIFEST_NAME
     with manifest.open("ab") as file:
         file.write(b'{"job_id":"' + jobs[2].id.encode() + b'","prompt_hash":"ab","sta')
     assert len(read_manifest(manifest)) == 2
-    summary = await BatchRunner(client, tmp_path).run(jobs)
+    summary = await BatchRunner(asgi_client, tmp_path).run(jobs)
     assert (summary.skipped, summary.ok) == (2, 1)
     assert [line["status"] for line in lines(tmp_path)] == ["ok", "ok", "ok"]
 
@@ -386,10 +369,10 @@ async def test_cancellation_leaves_the_manifest_consistent(tmp_path: pathlib.Pat
 
 
 async def test_closing_the_result_iterator_stops_the_batch(
-    client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
 ) -> None:
     """Breaking out of iter_results (with aclosing) stops starting new jobs."""
-    runner = BatchRunner(client, tmp_path, concurrency=2)
+    runner = BatchRunner(asgi_client, tmp_path, concurrency=2)
     async with contextlib.aclosing(runner.iter_results(make_jobs(30))) as results:
         async for _ in results:
             break
@@ -412,44 +395,44 @@ async def test_a_rejected_key_stops_starting_jobs(tmp_path: pathlib.Path) -> Non
 
 
 async def test_edit_jobs_send_their_input_images(
-    client: AsyncImageClient, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, tmp_path: pathlib.Path
 ) -> None:
     """A job with input images is an edit; a missing input fails only that job."""
     out = tmp_path / "out"
-    await BatchRunner(client, out).run([BatchJob.create("a cat", id="source")])
+    await BatchRunner(asgi_client, out).run([BatchJob.create("a cat", id="source")])
     edit = BatchJob.create("make it blue", id="edit", images=[out / "source.png"])
     missing = BatchJob.create("make it red", id="missing", images=[tmp_path / "nope.png"])
-    summary = await BatchRunner(client, out).run([edit, missing])
+    summary = await BatchRunner(asgi_client, out).run([edit, missing])
     assert (summary.ok, summary.failed) == (1, 1)
     assert summary.failures_by_status == {"ImageInputError": 1}
     assert_png(out / "edit.png")
 
 
 async def test_duplicate_ids_are_rejected_before_any_call(
-    client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, app: EmulatorApp, tmp_path: pathlib.Path
 ) -> None:
     """A job list with a repeated id fails up front."""
     jobs = [BatchJob.create("a", id="x"), BatchJob.create("b", id="x")]
     with pytest.raises(DuplicateJobError, match="job 1"):
-        await BatchRunner(client, tmp_path).run(jobs)
+        await BatchRunner(asgi_client, tmp_path).run(jobs)
     assert app.log.count == 0
 
 
 async def test_one_run_per_output_directory(
-    client: AsyncImageClient, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, tmp_path: pathlib.Path
 ) -> None:
     """A second run into a directory in use is refused."""
     with Manifest.open(tmp_path), pytest.raises(ManifestLockedError):
-        await BatchRunner(client, tmp_path).run(make_jobs(1))
+        await BatchRunner(asgi_client, tmp_path).run(make_jobs(1))
 
 
 async def test_blocked_result_keeps_the_exception(
-    client: AsyncImageClient, tmp_path: pathlib.Path
+    asgi_client: AsyncImageClient, tmp_path: pathlib.Path
 ) -> None:
     """A failed result carries the exception, for callers who want to raise it."""
     (result,) = [
         r
-        async for r in BatchRunner(client, tmp_path).iter_results(
+        async for r in BatchRunner(asgi_client, tmp_path).iter_results(
             [BatchJob.create("forbidden fruit", id="f")]
         )
     ]

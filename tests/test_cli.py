@@ -24,15 +24,6 @@ FAKE_KEY = "rh_live_FAKE_do_not_print_0123456789"
 JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 32
 
 
-@pytest.fixture
-def workdir(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> pathlib.Path:
-    """A temporary working directory with no key and no base URL in the environment."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("ROUTERHUB_API_KEY", raising=False)
-    monkeypatch.delenv("ROUTERHUB_BASE_URL", raising=False)
-    return tmp_path
-
-
 def invoke(*args: str, state: CliState | None = None, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(main, list(args), obj=state, env=env)
 

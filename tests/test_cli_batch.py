@@ -24,15 +24,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FAKE_KEY = "rh_live_FAKE_batch_key_0123456789"
 
 
-@pytest.fixture
-def workdir(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> pathlib.Path:
-    """A temporary working directory with no key and no base URL in the environment."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("ROUTERHUB_API_KEY", raising=False)
-    monkeypatch.delenv("ROUTERHUB_BASE_URL", raising=False)
-    return tmp_path
-
-
 def write_jobs(path: pathlib.Path, *prompts: str) -> pathlib.Path:
     path.write_text("".join(f"{p}\n" for p in prompts), encoding="utf-8")
     return path

@@ -26,15 +26,6 @@ README = pathlib.Path(__file__).parent.parent / "README.md"
 UNKNOWN_MODEL = "acme/brand-new-image-model"
 
 
-@pytest.fixture
-def workdir(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> pathlib.Path:
-    """A temporary working directory with no key and no base URL in the environment."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv(consts.API_KEY_ENV, raising=False)
-    monkeypatch.delenv(consts.BASE_URL_ENV, raising=False)
-    return tmp_path
-
-
 def invoke(*args: str, state: CliState | None = None, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(main, list(args), obj=state, env=env)
 

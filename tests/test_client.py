@@ -10,7 +10,8 @@ import json
 import logging
 import pathlib
 import re
-from collections.abc import AsyncIterator
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -23,8 +24,6 @@ from client_helpers import (
     MODEL,
     PATH,
     PNG,
-    WALL,
-    FakeClock,
     error,
     examples,
     ok,
@@ -32,7 +31,6 @@ from client_helpers import (
     quota_failure,
     retry_info,
     sent_json,
-    use_clock,
 )
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -60,37 +58,35 @@ from routerhub_images import (
 from routerhub_images._client import _checked_safety
 from routerhub_images._constants import LOG_ENV, LOGGER_NAME, MAX_RETRIES
 from routerhub_images._logging import setup_from_env
-from routerhub_images._retry import instant_retries
+from routerhub_images._retry import RetryEvent, instant_retries, observe_retries
 from routerhub_images.emulator import EmulatorServer, Fault
 
+pytestmark = pytest.mark.usefixtures("no_retry_sleeps")
+
 OTHER_MODEL = "google/gemini-3-pro-image-preview"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def client(clock: FakeClock) -> AsyncIterator[AsyncImageClient]:
-    async with AsyncImageClient(KEY, base_url=BASE_URL) as client:
-        use_clock(client, clock)
-        yield client
 
 
 def unavailable(**kwargs: Any) -> httpx.Response:
     return error(503, "UNAVAILABLE", **kwargs)
 
 
+@contextlib.contextmanager
+def retry_events() -> Iterator[list[RetryEvent]]:
+    """Retry without sleeping and collect each retry's `RetryEvent`."""
+    events: list[RetryEvent] = []
+    with instant_retries(), observe_retries(events.append):
+        yield events
+
+
 # --- requests ----------------------------------------------------------------------
 
 
 async def test_success_carries_images_and_call_metadata(
-    mock: respx.MockRouter, client: AsyncImageClient
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """A 200 gives decoded images and a CallInfo with attempts, status and request id."""
     mock.post(PATH).mock(return_value=ok(headers={"x-request-id": "req-1"}))
-    response = await client.generate_content(MODEL, "a red fox")
+    response = await mocked_client.generate_content(MODEL, "a red fox")
     assert response.images[0].data == PNG
     assert response.call is not None
     assert (response.call.attempts, response.call.http_status) == (1, 200)
@@ -109,22 +105,22 @@ async def test_success_carries_images_and_call_metadata(
     ],
 )
 async def test_contents_accept_str_part_content_and_lists(
-    mock: respx.MockRouter, client: AsyncImageClient, contents: Any
+    mock: respx.MockRouter, mocked_client: AsyncImageClient, contents: Any
 ) -> None:
     """Every accepted contents shape becomes one user turn on the wire."""
     route = mock.post(PATH).mock(return_value=ok())
-    await client.generate_content(MODEL, contents)
+    await mocked_client.generate_content(MODEL, contents)
     assert sent_json(route.calls.last.request) == {
         "contents": [{"role": "user", "parts": [{"text": "a red fox"}]}]
     }
 
 
 async def test_generate_image_sends_image_options(
-    mock: respx.MockRouter, client: AsyncImageClient
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """generate_image puts aspect ratio, size and seed in generationConfig."""
     route = mock.post(f"/v1beta/models/{OTHER_MODEL}:generateContent").mock(return_value=ok())
-    response = await client.generate_image(
+    response = await mocked_client.generate_image(
         "a red fox", model=OTHER_MODEL, aspect_ratio="16:9", image_size="2k", seed=7
     )
     assert len(response.images) == 1
@@ -136,13 +132,13 @@ async def test_generate_image_sends_image_options(
 
 
 async def test_edit_image_sends_the_prompt_and_the_image(
-    mock: respx.MockRouter, client: AsyncImageClient, tmp_path: pathlib.Path
+    mock: respx.MockRouter, mocked_client: AsyncImageClient, tmp_path: pathlib.Path
 ) -> None:
     """edit_image sends the prompt then each image (bytes or path) inline."""
     path = tmp_path / "in.png"
     path.write_bytes(PNG)
     route = mock.post(PATH).mock(return_value=ok())
-    await client.edit_image([PNG, path], "make it blue")
+    await mocked_client.edit_image([PNG, path], "make it blue")
     (turn,) = sent_json(route.calls.last.request)["contents"]
     assert turn["parts"][0] == {"text": "make it blue"}
     assert [p["inlineData"]["mimeType"] for p in turn["parts"][1:]] == ["image/png"] * 2
@@ -162,11 +158,11 @@ async def test_edit_image_sends_the_prompt_and_the_image(
     ],
 )
 async def test_model_name_forms_hit_the_same_url(
-    mock: respx.MockRouter, client: AsyncImageClient, model: str | None
+    mock: respx.MockRouter, mocked_client: AsyncImageClient, model: str | None
 ) -> None:
     """With or without google/ or models/ (or None for the default), the path is the same."""
     route = mock.post(PATH).mock(return_value=ok())
-    await client.generate_content(model, "a red fox")
+    await mocked_client.generate_content(model, "a red fox")
     assert route.call_count == 1
     assert route.calls.last.request.url.raw_path.decode() == PATH
 
@@ -187,12 +183,12 @@ async def test_model_name_forms_hit_the_same_url(
     ],
 )
 async def test_bad_model_names_are_rejected_before_sending(
-    mock: respx.MockRouter, client: AsyncImageClient, model: str
+    mock: respx.MockRouter, mocked_client: AsyncImageClient, model: str
 ) -> None:
     """A name that could change the URL, or an empty one, is refused with no request made."""
     route = mock.post().mock(return_value=ok())
     with pytest.raises(InvalidModelError):
-        await client.generate_content(model, "a red fox")
+        await mocked_client.generate_content(model, "a red fox")
     assert route.call_count == 0
 
 
@@ -267,7 +263,7 @@ def config(aspect_ratio: str) -> GenerationConfig:
 )
 async def test_bad_input_is_a_typed_error_before_any_request(
     mock: respx.MockRouter,
-    client: AsyncImageClient,
+    mocked_client: AsyncImageClient,
     tmp_path: pathlib.Path,
     call: Any,
     exc_type: type[Exception] | tuple[type[Exception], ...],
@@ -275,7 +271,7 @@ async def test_bad_input_is_a_typed_error_before_any_request(
     """Bad prompts, images and options raise a library error and send nothing."""
     route = mock.post().mock(return_value=ok())
     with pytest.raises(RouterHubError) as info:
-        await call(client, tmp_path)
+        await call(mocked_client, tmp_path)
     assert isinstance(info.value, exc_type)
     assert route.call_count == 0
 
@@ -295,12 +291,14 @@ async def test_bad_input_is_a_typed_error_before_any_request(
     ],
 )
 async def test_a_value_the_server_cannot_read_is_rejected_by_name(
-    mock: respx.MockRouter, client: AsyncImageClient, config: dict[str, Any], message: str
+    mock: respx.MockRouter, mocked_client: AsyncImageClient, config: dict[str, Any], message: str
 ) -> None:
     """Wrong types, NaN and out-of-range integers fail here, naming the field, not as a 400."""
     route = mock.post().mock(return_value=ok())
     with pytest.raises(InvalidInputError, match=re.escape(message)):
-        await client.generate_content(MODEL, "a fox", generation_config=GenerationConfig(**config))
+        await mocked_client.generate_content(
+            MODEL, "a fox", generation_config=GenerationConfig(**config)
+        )
     assert route.call_count == 0
 
 
@@ -325,11 +323,11 @@ async def test_a_value_the_server_cannot_read_is_rejected_by_name(
     ],
 )
 async def test_malformed_contents_are_rejected_before_sending(
-    mock: respx.MockRouter, client: AsyncImageClient, contents: Any, message: str
+    mock: respx.MockRouter, mocked_client: AsyncImageClient, contents: Any, message: str
 ) -> None:
     route = mock.post().mock(return_value=ok())
     with pytest.raises(InvalidInputError, match=re.escape(message)):
-        await client.generate_content(MODEL, contents())
+        await mocked_client.generate_content(MODEL, contents())
     assert route.call_count == 0
 
 
@@ -341,12 +339,12 @@ def test_a_bare_string_for_a_list_field_is_refused() -> None:
 
 
 async def test_every_valid_number_still_goes_out(
-    mock: respx.MockRouter, client: AsyncImageClient
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """Ints for floats, negative seeds and the int32 bounds are sent as given."""
     route = mock.post().mock(return_value=ok())
     config = GenerationConfig(temperature=1, top_p=0.5, seed=-(2**31), max_output_tokens=2**31 - 1)
-    await client.generate_content(MODEL, "a fox", generation_config=config)
+    await mocked_client.generate_content(MODEL, "a fox", generation_config=config)
     sent = json.loads(route.calls.last.request.content)["generationConfig"]
     assert sent == {"temperature": 1, "topP": 0.5, "seed": -(2**31), "maxOutputTokens": 2**31 - 1}
 
@@ -377,16 +375,20 @@ def test_safety_settings_are_accepted() -> None:
 
 
 async def test_transient_errors_are_retried_until_success(
-    mock: respx.MockRouter, client: AsyncImageClient, clock: FakeClock
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """503, 503, 200 succeeds on the third attempt, with jittered exponential backoff."""
     route = mock.post(PATH).mock(side_effect=[unavailable(), unavailable(), ok()])
-    response = await client.generate_content(MODEL, "a red fox")
+    with retry_events() as events:
+        response = await mocked_client.generate_content(MODEL, "a red fox")
     assert route.call_count == 3
     assert response.call is not None
     assert response.call.attempts == 3
-    assert clock.sleeps == [0.5, 1.0]  # JITTER * initial * 2 ** (attempt - 1)
-    assert response.call.backoff_seconds == pytest.approx(1.5)
+    # exact jitter values are pinned on retry_delay (test_retry.py); here, the caps
+    assert [e.source for e in events] == ["backoff", "backoff"]
+    assert 0 <= events[0].delay < 1.0
+    assert 0 <= events[1].delay < 2.0  # random() * initial * 2 ** (attempt - 1)
+    assert response.call.backoff_seconds == pytest.approx(sum(e.delay for e in events))
 
 
 @pytest.mark.parametrize(
@@ -404,99 +406,104 @@ async def test_transient_errors_are_retried_until_success(
 )
 async def test_permanent_errors_make_exactly_one_request(
     mock: respx.MockRouter,
-    client: AsyncImageClient,
-    clock: FakeClock,
+    mocked_client: AsyncImageClient,
     code: int,
     status: str | None,
 ) -> None:
     """Errors retrying cannot fix are raised after one request, without waiting."""
     route = mock.post(PATH).mock(return_value=error(code, status))
-    with pytest.raises(APIStatusError) as info:
-        await client.generate_content(MODEL, "a red fox")
+    with retry_events() as events, pytest.raises(APIStatusError) as info:
+        await mocked_client.generate_content(MODEL, "a red fox")
     assert route.call_count == 1
-    assert clock.sleeps == []
+    assert events == []
+    assert info.value.call is not None
+    assert info.value.call.backoff_seconds == 0.0
     assert info.value.call is not None
     assert info.value.call.attempts == 1
     assert info.value.call.http_status == code
 
 
 async def test_retries_give_up_after_max_retries(
-    mock: respx.MockRouter, client: AsyncImageClient
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """A server that stays down gets 1 + MAX_RETRIES attempts, then the error is raised."""
     route = mock.post(PATH).mock(return_value=unavailable())
     with pytest.raises(UnavailableError) as info:
-        await client.generate_content(MODEL, "a red fox")
+        await mocked_client.generate_content(MODEL, "a red fox")
     assert route.call_count == MAX_RETRIES + 1
     assert info.value.call is not None
     assert info.value.call.attempts == MAX_RETRIES + 1
 
 
 async def test_retry_info_delay_is_waited(
-    mock: respx.MockRouter, client: AsyncImageClient, clock: FakeClock
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """A 429 with RetryInfo "48.8s" waits exactly 48.8 s before retrying."""
     limited = error(429, "RESOURCE_EXHAUSTED", details=[retry_info("48.8s")])
     mock.post(PATH).mock(side_effect=[limited, ok()])
-    response = await client.generate_content(MODEL, "a red fox")
-    assert clock.sleeps == [pytest.approx(48.8)]
+    with retry_events() as events:
+        response = await mocked_client.generate_content(MODEL, "a red fox")
+    assert [(e.delay, e.source) for e in events] == [(pytest.approx(48.8), "retry-info")]
     assert response.call is not None
     assert response.call.backoff_seconds == pytest.approx(48.8)
 
 
 @pytest.mark.parametrize(
     ("header", "wait"),
-    [("7", 7.0), ("0.25", 0.25), (email.utils.formatdate(WALL + 12, usegmt=True), 12.0)],
+    [("7", 7.0), ("0.25", 0.25), ("a date 12 s ahead", 12.0)],
 )
 async def test_retry_after_header_is_waited(
-    mock: respx.MockRouter, client: AsyncImageClient, clock: FakeClock, header: str, wait: float
+    mock: respx.MockRouter, mocked_client: AsyncImageClient, header: str, wait: float
 ) -> None:
     """Retry-After in seconds or as an HTTP date sets the wait."""
+    if header.startswith("a date"):
+        header = email.utils.formatdate(time.time() + 12, usegmt=True)
     mock.post(PATH).mock(side_effect=[unavailable(headers={"Retry-After": header}), ok()])
-    await client.generate_content(MODEL, "a red fox")
-    assert clock.sleeps == [pytest.approx(wait)]
+    with retry_events() as events:
+        await mocked_client.generate_content(MODEL, "a red fox")
+    # a date has whole seconds and real time passes; exact dates: test_retry.py
+    assert [(e.delay, e.source) for e in events] == [(pytest.approx(wait, abs=1), "retry-after")]
 
 
 async def test_retry_info_beats_retry_after(
-    mock: respx.MockRouter, client: AsyncImageClient, clock: FakeClock
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """When both are sent, RetryInfo decides the wait."""
     both = unavailable(details=[retry_info("3s")], headers={"retry-after": "30"})
     mock.post(PATH).mock(side_effect=[both, ok()])
-    await client.generate_content(MODEL, "a red fox")
-    assert clock.sleeps == [3.0]
+    with retry_events() as events:
+        await mocked_client.generate_content(MODEL, "a red fox")
+    assert [(e.delay, e.source) for e in events] == [(3.0, "retry-info")]
 
 
 async def test_daily_quota_429_is_not_retried(
-    mock: respx.MockRouter, client: AsyncImageClient, clock: FakeClock
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """A 429 whose QuotaFailure names a per-day quota is raised at once."""
     details = [quota_failure("GenerateRequestsPerDayPerProjectPerModel"), retry_info("20s")]
     route = mock.post(PATH).mock(return_value=error(429, "RESOURCE_EXHAUSTED", details=details))
-    with pytest.raises(ResourceExhaustedError) as info:
-        await client.generate_content(MODEL, "a red fox")
+    with retry_events() as events, pytest.raises(ResourceExhaustedError) as info:
+        await mocked_client.generate_content(MODEL, "a red fox")
     assert info.value.is_daily_quota
     assert route.call_count == 1
-    assert clock.sleeps == []
+    assert events == []
 
 
 async def test_per_call_max_retries_zero_disables_retrying(
-    mock: respx.MockRouter, client: AsyncImageClient
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """max_retries=0 on a call makes one request only."""
     route = mock.post(PATH).mock(return_value=unavailable())
     with pytest.raises(UnavailableError):
-        await client.generate_content(MODEL, "a red fox", max_retries=0)
+        await mocked_client.generate_content(MODEL, "a red fox", max_retries=0)
     assert route.call_count == 1
 
 
-async def test_per_call_max_retries_overrides_the_client(
-    mock: respx.MockRouter, clock: FakeClock
-) -> None:
+@pytest.mark.usefixtures("no_retry_sleeps")
+async def test_per_call_max_retries_overrides_the_client(mock: respx.MockRouter) -> None:
     """A client built with max_retries=0 retries when a call asks for it."""
     route = mock.post(PATH).mock(side_effect=[unavailable(), unavailable(), ok()])
     async with AsyncImageClient(KEY, base_url=BASE_URL, max_retries=0) as client:
-        use_clock(client, clock)
         with pytest.raises(UnavailableError):
             await client.generate_content(MODEL, "a red fox")
         response = await client.generate_content(MODEL, "a red fox", max_retries=1)
@@ -505,52 +512,51 @@ async def test_per_call_max_retries_overrides_the_client(
     assert response.call.attempts == 2
 
 
-async def test_server_delay_beyond_the_deadline_fails_at_once(
-    mock: respx.MockRouter, clock: FakeClock
-) -> None:
+async def test_server_delay_beyond_the_deadline_fails_at_once(mock: respx.MockRouter) -> None:
     """If the server asks for a longer wait than the budget left, the error is raised now."""
     limited = error(429, "RESOURCE_EXHAUSTED", details=[retry_info("48.8s")])
     route = mock.post(PATH).mock(return_value=limited)
     async with AsyncImageClient(KEY, base_url=BASE_URL, retry=RetryPolicy(deadline=10)) as client:
-        use_clock(client, clock)
-        with pytest.raises(ResourceExhaustedError):
+        with retry_events() as events, pytest.raises(ResourceExhaustedError):
             await client.generate_content(MODEL, "a red fox")
     assert route.call_count == 1
-    assert clock.sleeps == []
+    assert events == []
 
 
 async def test_rate_limit_cooldown_makes_other_calls_wait(
-    mock: respx.MockRouter, client: AsyncImageClient, clock: FakeClock
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """A 429 with a delay holds back a second concurrent call until the pause is over."""
-    limited = error(429, "RESOURCE_EXHAUSTED", details=[retry_info("30s")])
+    limited = error(429, "RESOURCE_EXHAUSTED", details=[retry_info("0.2s")])
     route = mock.post(PATH).mock(side_effect=[limited, ok(), ok()])
-    clock.gate = anyio.Event()
-    first = asyncio.create_task(client.generate_content(MODEL, "first"))
-    await clock.until_sleeping()  # the first call got its 429 and waits the 30 s
-    second = asyncio.create_task(client.generate_content(MODEL, "second"))
-    await clock.until_sleeping(2)
-    assert route.call_count == 1  # the second call is held by the cooldown
-    assert clock.sleeps == [30.0, 30.0]
-    clock.gate.set()
-    responses = await asyncio.gather(first, second)
+    retrying = anyio.Event()
+    with instant_retries(False), observe_retries(lambda _event: retrying.set()):
+        first = asyncio.create_task(mocked_client.generate_content(MODEL, "first"))
+        await retrying.wait()  # the first call got its 429 and waits the 0.2 s
+        second = asyncio.create_task(mocked_client.generate_content(MODEL, "second"))
+        await asyncio.sleep(0.05)
+        assert route.call_count == 1  # the second call is held by the cooldown
+        responses = await asyncio.gather(first, second)
     assert route.call_count == 3
-    assert [r.call.backoff_seconds for r in responses if r.call] == [30.0, 30.0]
+    waits = [r.call.backoff_seconds for r in responses if r.call]
+    assert waits[0] == pytest.approx(0.2)
+    assert 0.1 < waits[1] <= 0.2  # the rest of the same pause
 
 
 async def test_cancelling_during_backoff_leaves_the_client_usable(
-    mock: respx.MockRouter, client: AsyncImageClient, clock: FakeClock
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """A call cancelled while it waits to retry propagates; the next call works."""
-    route = mock.post(PATH).mock(side_effect=[unavailable(), ok()])
-    clock.gate = anyio.Event()
-    task = asyncio.create_task(client.generate_content(MODEL, "a red fox"))
-    await clock.until_sleeping()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    clock.gate = None
-    response = await client.generate_content(MODEL, "a red fox")
+    route = mock.post(PATH).mock(side_effect=[unavailable(details=[retry_info("30s")]), ok()])
+    retrying = anyio.Event()
+    with instant_retries(False), observe_retries(lambda _event: retrying.set()):
+        task = asyncio.create_task(mocked_client.generate_content(MODEL, "a red fox"))
+        await retrying.wait()
+        await asyncio.sleep(0)  # the call is now sleeping its 30 s
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    response = await mocked_client.generate_content(MODEL, "a red fox")
     assert response.call is not None
     assert response.call.attempts == 1
     assert route.call_count == 2
@@ -572,12 +578,12 @@ async def test_instant_retries_skip_the_waits(mock: respx.MockRouter) -> None:
 
 
 async def test_each_retry_is_logged_at_info(
-    mock: respx.MockRouter, client: AsyncImageClient, caplog: pytest.LogCaptureFixture
+    mock: respx.MockRouter, mocked_client: AsyncImageClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Every retry logs attempt/max, the status and the wait on routerhub_images."""
     caplog.set_level(logging.INFO, logger=LOGGER_NAME)
     mock.post(PATH).mock(side_effect=[unavailable(), unavailable(), ok()])
-    await client.generate_content(MODEL, "a red fox")
+    await mocked_client.generate_content(MODEL, "a red fox")
     retries = [r for r in caplog.records if r.name == LOGGER_NAME and r.levelno == logging.INFO]
     assert len(retries) == 2
     assert "attempt 2/5" in retries[0].getMessage()
@@ -624,37 +630,38 @@ def test_key_is_not_in_the_client_repr() -> None:
     ],
 )
 async def test_key_is_not_in_errors(
-    mock: respx.MockRouter, client: AsyncImageClient, answer: httpx.Response
+    mock: respx.MockRouter, mocked_client: AsyncImageClient, answer: httpx.Response
 ) -> None:
     """str and repr of an auth error never show the key, even when the server echoes it."""
     mock.post(PATH).mock(return_value=answer)
     with pytest.raises(APIStatusError) as info:
-        await client.generate_content(MODEL, "a red fox")
+        await mocked_client.generate_content(MODEL, "a red fox")
     exc = info.value
     for text in (str(exc), repr(exc), exc.message, repr(exc.args), repr(exc.details)):
         assert KEY not in text
 
 
 async def test_key_is_not_in_debug_logs_of_a_retried_call(
-    mock: respx.MockRouter, client: AsyncImageClient, caplog: pytest.LogCaptureFixture
+    mock: respx.MockRouter, mocked_client: AsyncImageClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Nothing logged at DEBUG by us, httpx or httpcore during retries contains the key."""
     for name in (LOGGER_NAME, "httpx", "httpcore"):
         caplog.set_level(logging.DEBUG, logger=name)
     mock.post(PATH).mock(side_effect=[unavailable(), error(429, "RESOURCE_EXHAUSTED"), ok()])
-    await client.generate_content(MODEL, "a red fox")
+    await mocked_client.generate_content(MODEL, "a red fox")
     assert caplog.records
     assert all(KEY not in record.getMessage() for record in caplog.records)
     assert KEY not in caplog.text
 
 
 async def test_key_is_not_in_debug_logs_over_a_real_connection(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, routerhub_emulator: EmulatorServer
 ) -> None:
     """Over loopback, httpcore's DEBUG trace of a retried call does not contain the key."""
     for name in (LOGGER_NAME, "httpx", "httpcore"):
         caplog.set_level(logging.DEBUG, logger=name)
-    with EmulatorServer() as server, instant_retries():
+    server = routerhub_emulator
+    with instant_retries():
         server.app.script(Fault.status(503), Fault.status(401))
         async with AsyncImageClient(server.api_key, base_url=server.base_url) as client:
             with pytest.raises(UnauthenticatedError) as info:
@@ -667,16 +674,16 @@ async def test_key_is_not_in_debug_logs_over_a_real_connection(
 
 
 async def test_insufficient_credit_is_raised_without_retrying(
-    mock: respx.MockRouter, client: AsyncImageClient, clock: FakeClock
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """A 402 with a retry delay is still raised at once: credit does not come back by waiting."""
     route = mock.post(PATH).mock(
         return_value=error(402, "RESOURCE_EXHAUSTED", details=[retry_info("1s")])
     )
-    with pytest.raises(InsufficientCreditError):
-        await client.generate_content(MODEL, "a red fox")
+    with retry_events() as events, pytest.raises(InsufficientCreditError):
+        await mocked_client.generate_content(MODEL, "a red fox")
     assert route.call_count == 1
-    assert clock.sleeps == []
+    assert events == []
 
 
 async def test_deadline_bounds_an_attempt_still_running(mock: respx.MockRouter) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -57,13 +56,6 @@ def app(clock: FakeClock, sleep: FakeSleep) -> EmulatorApp:
     return create_app(clock=clock, sleep=sleep)
 
 
-@pytest.fixture
-async def client(app: EmulatorApp) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
-        yield client
-
-
 def details_of(response: httpx.Response) -> dict[str, dict[str, Any]]:
     return {d["@type"]: d for d in error_of(response).get("details", [])}
 
@@ -86,37 +78,39 @@ STATUSES = [
 
 @pytest.mark.parametrize(("code", "status"), STATUSES)
 async def test_status_fault_sends_google_error(
-    app: EmulatorApp, client: httpx.AsyncClient, code: int, status: str
+    app: EmulatorApp, emulator_http: httpx.AsyncClient, code: int, status: str
 ) -> None:
     """Fault.status(code) answers that code with Google's status name and a message."""
     app.script(Fault.status(code))
-    response = await generate(client)
+    response = await generate(emulator_http)
     assert response.status_code == code
     error = error_of(response)
     assert (error["code"], error["status"]) == (code, status)
     assert error["message"]
 
 
-async def test_402_says_credit_is_exhausted(app: EmulatorApp, client: httpx.AsyncClient) -> None:
+async def test_402_says_credit_is_exhausted(
+    app: EmulatorApp, emulator_http: httpx.AsyncClient
+) -> None:
     """A 402 fault explains that prepaid credit ran out."""
     app.script(Fault.status(402))
-    assert "prepaid credit is exhausted" in error_of(await generate(client))["message"]
+    assert "prepaid credit is exhausted" in error_of(await generate(emulator_http))["message"]
 
 
 async def test_status_fault_message_is_configurable(
-    app: EmulatorApp, client: httpx.AsyncClient
+    app: EmulatorApp, emulator_http: httpx.AsyncClient
 ) -> None:
     """Fault.status takes the message to send."""
     app.script(Fault.status(503, "try later"))
-    assert error_of(await generate(client))["message"] == "try later"
+    assert error_of(await generate(emulator_http))["message"] == "try later"
 
 
 async def test_script_is_consumed_one_fault_per_request(
-    app: EmulatorApp, client: httpx.AsyncClient
+    app: EmulatorApp, emulator_http: httpx.AsyncClient
 ) -> None:
     """Two 503s are served in turn, then the emulator answers normally."""
     app.script(Fault.status(503), Fault.status(503))
-    codes = [(await generate(client)).status_code for _ in range(3)]
+    codes = [(await generate(emulator_http)).status_code for _ in range(3)]
     assert codes == [503, 503, 200]
     assert app.log.count == 3
     assert [e.fault for e in app.log.entries] == ["status", "status", None]
@@ -124,11 +118,11 @@ async def test_script_is_consumed_one_fault_per_request(
 
 
 async def test_429_with_retry_delay_sends_retry_info(
-    app: EmulatorApp, client: httpx.AsyncClient
+    app: EmulatorApp, emulator_http: httpx.AsyncClient
 ) -> None:
     """A 429 with retry_delay carries RetryInfo, a per-minute QuotaFailure and Retry-After."""
     app.script(Fault.status(429, retry_delay=1.5))
-    response = await generate(client)
+    response = await generate(emulator_http)
     assert response.headers["retry-after"] == "2"
     details = details_of(response)
     assert details[RETRY_INFO]["retryDelay"] == "1.5s"
@@ -137,10 +131,12 @@ async def test_429_with_retry_delay_sends_retry_info(
     assert violation["quotaDimensions"]["model"] == "gemini-2.5-flash-image"
 
 
-async def test_429_per_day_has_no_retry_delay(app: EmulatorApp, client: httpx.AsyncClient) -> None:
+async def test_429_per_day_has_no_retry_delay(
+    app: EmulatorApp, emulator_http: httpx.AsyncClient
+) -> None:
     """A per-day quota 429 names its quota and sends no RetryInfo or Retry-After."""
     app.script(Fault.status(429, quota_id=PER_DAY_QUOTA_ID))
-    response = await generate(client)
+    response = await generate(emulator_http)
     details = details_of(response)
     assert RETRY_INFO not in details
     assert "retry-after" not in response.headers
@@ -148,93 +144,99 @@ async def test_429_per_day_has_no_retry_delay(app: EmulatorApp, client: httpx.As
 
 
 async def test_503_with_retry_delay_sends_retry_info(
-    app: EmulatorApp, client: httpx.AsyncClient
+    app: EmulatorApp, emulator_http: httpx.AsyncClient
 ) -> None:
     """retry_delay works on any status."""
     app.script(Fault.status(503, retry_delay=30))
-    response = await generate(client)
+    response = await generate(emulator_http)
     assert response.headers["retry-after"] == "30"
     assert details_of(response)[RETRY_INFO]["retryDelay"] == "30s"
 
 
 async def test_explicit_details_are_sent_verbatim(
-    app: EmulatorApp, client: httpx.AsyncClient
+    app: EmulatorApp, emulator_http: httpx.AsyncClient
 ) -> None:
     """Fault.status(details=...) replaces the derived details."""
     detail = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "X"}
     app.script(Fault.status(429, details=[detail]))
-    assert error_of(await generate(client))["details"] == [detail]
+    assert error_of(await generate(emulator_http))["details"] == [detail]
 
 
-async def test_html_fault_sends_a_proxy_page(app: EmulatorApp, client: httpx.AsyncClient) -> None:
+async def test_html_fault_sends_a_proxy_page(
+    app: EmulatorApp, emulator_http: httpx.AsyncClient
+) -> None:
     """Fault.html() answers 502 with an HTML page, not JSON."""
     app.script(Fault.html())
-    response = await generate(client)
+    response = await generate(emulator_http)
     assert response.status_code == 502
     assert response.headers["content-type"] == "text/html"
     assert "<h1>502 Bad Gateway</h1>" in response.text
 
 
-async def test_wrapped_fault_sends_an_array(app: EmulatorApp, client: httpx.AsyncClient) -> None:
+async def test_wrapped_fault_sends_an_array(
+    app: EmulatorApp, emulator_http: httpx.AsyncClient
+) -> None:
     """Fault.wrapped(code) sends the error inside a JSON array."""
     app.script(Fault.wrapped(429))
-    response = await generate(client)
+    response = await generate(emulator_http)
     assert response.status_code == 429
     (item,) = response.json()
     assert item["error"]["status"] == "RESOURCE_EXHAUSTED"
 
 
-async def test_truncated_json_fault(app: EmulatorApp, client: httpx.AsyncClient) -> None:
+async def test_truncated_json_fault(app: EmulatorApp, emulator_http: httpx.AsyncClient) -> None:
     """Fault.truncated_json() answers 200 with a complete body of broken JSON."""
     app.script(Fault.truncated_json())
-    response = await generate(client)
+    response = await generate(emulator_http)
     assert response.status_code == 200
     assert int(response.headers["content-length"]) == len(response.content)
     with pytest.raises(json.JSONDecodeError):
         response.json()
 
 
-async def test_bad_base64_fault(app: EmulatorApp, client: httpx.AsyncClient) -> None:
+async def test_bad_base64_fault(app: EmulatorApp, emulator_http: httpx.AsyncClient) -> None:
     """Fault.bad_base64() answers valid JSON whose image data does not decode."""
     app.script(Fault.bad_base64())
-    response = await generate(client)
+    response = await generate(emulator_http)
     assert response.status_code == 200
     with pytest.raises(ValueError, match=r"(?i)base64|padding|character"):
         image_bytes(response.json())
 
 
 async def test_disconnect_fault_raises_in_process(
-    app: EmulatorApp, client: httpx.AsyncClient
+    app: EmulatorApp, emulator_http: httpx.AsyncClient
 ) -> None:
     """In-process, Fault.disconnect() surfaces as ConnectionDropped and is logged."""
     app.script(Fault.disconnect())
     with pytest.raises(ConnectionDropped):
-        await generate(client)
+        await generate(emulator_http)
     assert app.log.entries[0].fault == "disconnect"
 
 
 async def test_delay_fault_sleeps_then_succeeds(
-    app: EmulatorApp, client: httpx.AsyncClient, sleep: FakeSleep
+    app: EmulatorApp, emulator_http: httpx.AsyncClient, sleep: FakeSleep
 ) -> None:
     """Fault.delay(s) stalls s seconds, then answers normally."""
     app.script(Fault.delay(7.5))
-    assert (await generate(client)).status_code == 200
+    assert (await generate(emulator_http)).status_code == 200
     assert sleep.calls == [7.5]
 
 
-async def test_fault_is_served_before_auth(app: EmulatorApp, client: httpx.AsyncClient) -> None:
+async def test_fault_is_served_before_auth(
+    app: EmulatorApp, emulator_http: httpx.AsyncClient
+) -> None:
     """A scripted fault answers even a request without a key (the proxy fails first)."""
     app.script(Fault.status(503))
-    assert (await generate(client, headers={})).status_code == 503
+    assert (await generate(emulator_http, headers={})).status_code == 503
 
 
 async def test_latency_sleeps_each_request(
-    app: EmulatorApp, client: httpx.AsyncClient, sleep: FakeSleep
+    app: EmulatorApp, emulator_http: httpx.AsyncClient, sleep: FakeSleep
 ) -> None:
     """config.latency is slept before every request."""
     app.config.latency = 0.25
-    await generate(client)
-    await generate(client)
+    await generate(emulator_http)
+    await generate(emulator_http)
     assert sleep.calls == [0.25, 0.25]
 
 
@@ -257,27 +259,27 @@ async def test_latency_jitter_is_seeded(clock: FakeClock) -> None:
 
 
 async def test_rate_limit_answers_429_with_retry_after(
-    app: EmulatorApp, client: httpx.AsyncClient, clock: FakeClock
+    app: EmulatorApp, emulator_http: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     """Past the burst, the limiter answers 429 with RetryInfo and a rounded-up Retry-After."""
     app.config.rate_limit_rpm = 40
     app.config.rate_limit_burst = 2
-    assert [(await generate(client)).status_code for _ in range(2)] == [200, 200]
-    limited = await generate(client)
+    assert [(await generate(emulator_http)).status_code for _ in range(2)] == [200, 200]
+    limited = await generate(emulator_http)
     assert limited.status_code == 429
     assert limited.headers["retry-after"] == "2"
     assert details_of(limited)[RETRY_INFO]["retryDelay"] == "1.5s"
     clock.now += 1.5
-    assert (await generate(client)).status_code == 200
+    assert (await generate(emulator_http)).status_code == 200
 
 
 async def test_rate_limit_counts_only_authenticated_requests(
-    app: EmulatorApp, client: httpx.AsyncClient
+    app: EmulatorApp, emulator_http: httpx.AsyncClient
 ) -> None:
     """Requests rejected with 401 spend no quota."""
     app.config.rate_limit_rpm = 1
-    await generate(client, headers={})
-    assert (await generate(client)).status_code == 200
+    await generate(emulator_http, headers={})
+    assert (await generate(emulator_http)).status_code == 200
 
 
 def test_token_bucket_refills_over_time() -> None:
@@ -316,19 +318,23 @@ def test_durations_are_formatted_like_protobuf(seconds: float, text: str) -> Non
     assert format_duration(seconds) == text
 
 
-async def test_reset_clears_faults_and_log(app: EmulatorApp, client: httpx.AsyncClient) -> None:
+async def test_reset_clears_faults_and_log(
+    app: EmulatorApp, emulator_http: httpx.AsyncClient
+) -> None:
     """reset() drops pending faults and forgets the log."""
     app.script(Fault.status(500), Fault.status(500))
-    await generate(client)
+    await generate(emulator_http)
     app.reset()
     assert app.log.count == 0
     assert app.faults.pending() == []
-    assert (await generate(client, prompt("again"))).status_code == 200
+    assert (await generate(emulator_http, prompt("again"))).status_code == 200
 
 
-async def test_log_records_time_and_path(app: EmulatorApp, client: httpx.AsyncClient) -> None:
+async def test_log_records_time_and_path(
+    app: EmulatorApp, emulator_http: httpx.AsyncClient
+) -> None:
     """Each log entry has the method, path, status and arrival time."""
-    await client.get("/nowhere")
+    await emulator_http.get("/nowhere")
     (entry,) = app.log.entries
     assert (entry.method, entry.path, entry.status, entry.model) == ("GET", "/nowhere", 404, None)
     assert entry.time > 1e9

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,20 +11,12 @@ import httpx
 import pytest
 from emulator_helpers import AUTH, decode_png, error_of, generate, image_bytes, png_of, prompt, url
 
-from routerhub_images.emulator import create_app
 from routerhub_images.emulator._schema import MESSAGES
 from routerhub_images.emulator._wire import camel, decode_base64, snake
 
 DISCOVERY = Path(__file__).parent / "data" / "generativelanguage-v1beta-discovery.json"
 NEWER_THAN_DISCOVERY = {("ImageConfig", "imageSize"), ("ThinkingConfig", "thinkingLevel")}
 PNG = base64.b64encode(png_of(8, 8)).decode()
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
-        yield client
 
 
 def with_part(part: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -73,7 +64,7 @@ def test_bad_base64_is_rejected(text: str) -> None:
         decode_base64(text)
 
 
-async def test_snake_case_request_is_accepted(client: httpx.AsyncClient) -> None:
+async def test_snake_case_request_is_accepted(emulator_http: httpx.AsyncClient) -> None:
     """A request written in snake_case works like its camelCase twin."""
     body = {
         "contents": [
@@ -89,15 +80,15 @@ async def test_snake_case_request_is_accepted(client: httpx.AsyncClient) -> None
         },
         "safety_settings": [{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}],
     }
-    response = await generate(client, body)
+    response = await generate(emulator_http, body)
     assert response.status_code == 200, response.text
     assert decode_png(image_bytes(response.json())).size == (1248, 832)
 
 
-async def test_url_safe_unpadded_image_is_accepted(client: httpx.AsyncClient) -> None:
+async def test_url_safe_unpadded_image_is_accepted(emulator_http: httpx.AsyncClient) -> None:
     """Input image data may be URL-safe base64 without padding."""
     data = base64.urlsafe_b64encode(png_of(30, 10)).decode().rstrip("=")
-    response = await generate(client, with_part(image(data)))
+    response = await generate(emulator_http, with_part(image(data)))
     assert decode_png(image_bytes(response.json())).size == (30, 10)
 
 
@@ -110,13 +101,13 @@ async def test_url_safe_unpadded_image_is_accepted(client: httpx.AsyncClient) ->
     ],
 )
 async def test_other_valid_parts_are_accepted(
-    client: httpx.AsyncClient, part: dict[str, Any]
+    emulator_http: httpx.AsyncClient, part: dict[str, Any]
 ) -> None:
     """fileData parts and signed thought-only parts are valid input."""
-    assert (await generate(client, with_part(part))).status_code == 200
+    assert (await generate(emulator_http, with_part(part))).status_code == 200
 
 
-async def test_multi_turn_history_is_accepted(client: httpx.AsyncClient) -> None:
+async def test_multi_turn_history_is_accepted(emulator_http: httpx.AsyncClient) -> None:
     """A conversation with model turns and a system instruction is valid."""
     body = {
         "systemInstruction": {"parts": [{"text": "be brief"}]},
@@ -128,13 +119,13 @@ async def test_multi_turn_history_is_accepted(client: httpx.AsyncClient) -> None
         "generationConfig": {"temperature": "0.5", "candidateCount": 1, "seed": "7"},
         "tools": [{"googleSearch": {}}],
     }
-    assert (await generate(client, body)).status_code == 200
+    assert (await generate(emulator_http, body)).status_code == 200
 
 
-async def test_null_fields_count_as_unset(client: httpx.AsyncClient) -> None:
+async def test_null_fields_count_as_unset(emulator_http: httpx.AsyncClient) -> None:
     """A JSON null leaves a field unset, as in proto JSON."""
     body = prompt(generationConfig=None, safetySettings=None)
-    assert (await generate(client, body)).status_code == 200
+    assert (await generate(emulator_http, body)).status_code == 200
 
 
 INVALID: list[tuple[str, Any, str]] = [
@@ -225,10 +216,10 @@ INVALID: list[tuple[str, Any, str]] = [
 
 @pytest.mark.parametrize(("body", "message"), [c[1:] for c in INVALID], ids=[c[0] for c in INVALID])
 async def test_invalid_request_is_rejected(
-    client: httpx.AsyncClient, body: Any, message: str
+    emulator_http: httpx.AsyncClient, body: Any, message: str
 ) -> None:
     """Each malformed request answers 400 INVALID_ARGUMENT with Google's message."""
-    response = await generate(client, body)
+    response = await generate(emulator_http, body)
     assert response.status_code == 400, response.text
     error = error_of(response)
     assert error == {"code": 400, "message": error["message"], "status": "INVALID_ARGUMENT"}
@@ -236,21 +227,21 @@ async def test_invalid_request_is_rejected(
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"", b"\xff\xfe", b'{"contents": ['])
-async def test_body_must_be_json(client: httpx.AsyncClient, raw: bytes) -> None:
+async def test_body_must_be_json(emulator_http: httpx.AsyncClient, raw: bytes) -> None:
     """A body that is not JSON answers 400 "body must be valid JSON"."""
-    response = await client.post(url(), content=raw, headers=AUTH)
+    response = await emulator_http.post(url(), content=raw, headers=AUTH)
     assert response.status_code == 400
     assert "body must be valid JSON" in error_of(response)["message"]
 
 
-async def test_extreme_ratio_needs_gemini_3_1(client: httpx.AsyncClient) -> None:
+async def test_extreme_ratio_needs_gemini_3_1(emulator_http: httpx.AsyncClient) -> None:
     """1:8 and 512 are accepted by gemini-3.1-flash-image-preview only."""
     config = {"imageConfig": {"aspectRatio": "1:8", "imageSize": "512"}}
     ok = await generate(
-        client, prompt(generationConfig=config), model="gemini-3.1-flash-image-preview"
+        emulator_http, prompt(generationConfig=config), model="gemini-3.1-flash-image-preview"
     )
     assert decode_png(image_bytes(ok.json())).size == (176, 1408)
     refused = await generate(
-        client, prompt(generationConfig=config), model="gemini-3-pro-image-preview"
+        emulator_http, prompt(generationConfig=config), model="gemini-3-pro-image-preview"
     )
     assert refused.status_code == 400

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import pickle
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 import respx
-from client_helpers import BASE_URL, KEY, MODEL, error, quota_failure, retry_info
+from client_helpers import MODEL, error, quota_failure, retry_info
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -44,7 +43,8 @@ from routerhub_images import (
 )
 from routerhub_images._constants import ERROR_EXCERPT_CHARS
 from routerhub_images._errors import api_error_from_http
-from routerhub_images._retry import instant_retries
+
+pytestmark = pytest.mark.usefixtures("no_retry_sleeps")
 
 HTML_502 = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -63,18 +63,6 @@ HELP = {
         {"description": "Quota docs", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}
     ],
 }
-
-
-@pytest.fixture(autouse=True)
-def _instant() -> Iterator[None]:
-    with instant_retries():
-        yield
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[AsyncImageClient]:
-    async with AsyncImageClient(KEY, base_url=BASE_URL) as client:
-        yield client
 
 
 async def fail(client: AsyncImageClient, **kwargs: object) -> BaseException:
@@ -106,14 +94,14 @@ async def fail(client: AsyncImageClient, **kwargs: object) -> BaseException:
 )
 async def test_google_status_maps_to_its_class(
     mock: respx.MockRouter,
-    client: AsyncImageClient,
+    mocked_client: AsyncImageClient,
     code: int,
     status: str,
     cls: type[APIStatusError],
 ) -> None:
     """Each Google status raises its own APIStatusError subclass with code, status, message."""
     route = mock.post().mock(return_value=error(code, status, message="server says no"))
-    exc = await fail(client, max_retries=0)
+    exc = await fail(mocked_client, max_retries=0)
     assert type(exc) is cls
     assert isinstance(exc, APIStatusError)
     assert (exc.code, exc.status, exc.message) == (code, status, "server says no")
@@ -139,7 +127,7 @@ async def test_google_status_maps_to_its_class(
 )
 async def test_non_json_body_maps_by_http_code_with_an_excerpt(
     mock: respx.MockRouter,
-    client: AsyncImageClient,
+    mocked_client: AsyncImageClient,
     code: int,
     body: bytes,
     cls: type[APIStatusError],
@@ -147,7 +135,7 @@ async def test_non_json_body_maps_by_http_code_with_an_excerpt(
 ) -> None:
     """A body that is not Google JSON maps from the HTTP code and quotes the body."""
     mock.post().mock(return_value=httpx.Response(code, content=body))
-    exc = await fail(client, max_retries=0)
+    exc = await fail(mocked_client, max_retries=0)
     assert type(exc) is cls
     assert isinstance(exc, APIStatusError)
     assert exc.status is None
@@ -166,23 +154,23 @@ def test_long_body_is_cut_to_a_short_excerpt() -> None:
 
 
 async def test_error_wrapped_in_a_json_array_parses(
-    mock: respx.MockRouter, client: AsyncImageClient
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """A transcoded gRPC error, ``[{"error": ...}]``, parses like a bare one."""
     body = [{"error": {"code": 400, "message": "bad field", "status": "INVALID_ARGUMENT"}}]
     mock.post().mock(return_value=httpx.Response(400, json=body))
-    exc = await fail(client)
+    exc = await fail(mocked_client)
     assert type(exc) is InvalidArgumentError
     assert exc.message == "bad field"
 
 
 async def test_details_are_parsed_and_raw_kept(
-    mock: respx.MockRouter, client: AsyncImageClient
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """RetryInfo, QuotaFailure, ErrorInfo and Help become typed fields; raw dicts stay."""
     details = [retry_info("48.8s"), quota_failure("PerMinute"), ERROR_INFO, HELP]
     mock.post().mock(return_value=error(429, "RESOURCE_EXHAUSTED", details=details))
-    exc = await fail(client, max_retries=0)
+    exc = await fail(mocked_client, max_retries=0)
     assert isinstance(exc, ResourceExhaustedError)
     assert exc.retry_delay == pytest.approx(48.8)
     (violation,) = exc.details.quota_violations
@@ -223,11 +211,11 @@ def test_malformed_details_never_raise(details: object) -> None:
 
 @pytest.mark.parametrize("status", ["RESOURCE_EXHAUSTED", None])
 async def test_402_is_insufficient_credit_and_not_retried(
-    mock: respx.MockRouter, client: AsyncImageClient, status: str | None
+    mock: respx.MockRouter, mocked_client: AsyncImageClient, status: str | None
 ) -> None:
     """HTTP 402 is InsufficientCreditError, not a rate limit, and is sent only once."""
     route = mock.post().mock(return_value=error(402, status, details=[retry_info("5s")]))
-    exc = await fail(client)
+    exc = await fail(mocked_client)
     assert type(exc) is InsufficientCreditError
     assert not isinstance(exc, ResourceExhaustedError)
     assert route.call_count == 1
@@ -237,11 +225,11 @@ async def test_402_is_insufficient_credit_and_not_retried(
 
 @pytest.mark.parametrize("header", ["x-request-id", "X-Goog-Request-Id", "request-id"])
 async def test_request_id_header_is_on_the_error(
-    mock: respx.MockRouter, client: AsyncImageClient, header: str
+    mock: respx.MockRouter, mocked_client: AsyncImageClient, header: str
 ) -> None:
     """The server's request id is on the error and on its call metadata."""
     mock.post().mock(return_value=error(400, "INVALID_ARGUMENT", headers={header: "req-123"}))
-    exc = await fail(client)
+    exc = await fail(mocked_client)
     assert isinstance(exc, APIStatusError)
     assert exc.request_id == "req-123"
     assert exc.call == CallInfo(
@@ -261,7 +249,7 @@ def test_request_id_is_found_whatever_the_header_case() -> None:
 
 
 async def test_api_error_pickles_with_its_attributes(
-    mock: respx.MockRouter, client: AsyncImageClient
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """A raised APIStatusError survives pickling with every attribute but the response."""
     details = [retry_info("2s"), quota_failure("GenerateRequestsPerDayPerProjectPerModel")]
@@ -269,7 +257,7 @@ async def test_api_error_pickles_with_its_attributes(
     mock.post().mock(
         return_value=error(429, "RESOURCE_EXHAUSTED", details=details, headers=headers)
     )
-    exc = await fail(client)
+    exc = await fail(mocked_client)
     assert isinstance(exc, ResourceExhaustedError)
     assert exc.response is not None
     copy = pickle.loads(pickle.dumps(exc))

@@ -9,7 +9,7 @@ import copy
 import email.utils
 import json
 import math
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import anyio
@@ -28,7 +28,6 @@ from routerhub_images import (
     ResourceExhaustedError,
     ResponseError,
     RetryPolicy,
-    instant_retries,
 )
 from routerhub_images._constants import MAX_SERVER_DELAY
 from routerhub_images._errors import api_error_from_http
@@ -204,12 +203,6 @@ async def _client_of(scripted: _Scripted, transport: Transport) -> AsyncIterator
         yield client
 
 
-@pytest.fixture
-def _instant() -> Iterator[None]:
-    with instant_retries():
-        yield
-
-
 def _json(payload: Any) -> bytes:
     return json.dumps(payload).encode()
 
@@ -218,7 +211,7 @@ def _json(payload: Any) -> bytes:
 
 
 @pytest.mark.integration
-@pytest.mark.usefixtures("_instant")
+@pytest.mark.usefixtures("no_retry_sleeps")
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_a_200_rate_limit_envelope_is_retried(transport: Transport) -> None:
     """A 200 carrying RESOURCE_EXHAUSTED is retried like a 429; the next answer succeeds."""

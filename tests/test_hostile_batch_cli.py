@@ -12,7 +12,7 @@ import os
 import pathlib
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
@@ -33,14 +33,6 @@ CONTROLS = ("\x1b", "\x07", "\x08", "\x9b", "\x7f")
 
 
 # -- batch resume ------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def client(routerhub_emulator: EmulatorServer) -> AsyncIterator[AsyncImageClient]:
-    async with AsyncImageClient(
-        api_key=routerhub_emulator.api_key, base_url=routerhub_emulator.base_url
-    ) as client:
-        yield client
 
 
 @pytest.fixture
@@ -76,36 +68,36 @@ async def run_again(
 
 
 async def test_entries_record_the_sha256_of_each_file(
-    client: AsyncImageClient, out: pathlib.Path
+    emulator_client: AsyncImageClient, out: pathlib.Path
 ) -> None:
     """Each ok line records the SHA-256 of the bytes written."""
-    await BatchRunner(client, out).run(make_jobs(2))
+    await BatchRunner(emulator_client, out).run(make_jobs(2))
     for entry in read_manifest(out / MANIFEST_NAME):
         (image,) = entry.files
         assert image.sha256 == hashlib.sha256((out / image.name).read_bytes()).hexdigest()
 
 
 async def test_a_whole_last_line_without_its_newline_is_kept_and_not_paid_twice(
-    client: AsyncImageClient, routerhub_emulator: EmulatorServer, out: pathlib.Path
+    emulator_client: AsyncImageClient, routerhub_emulator: EmulatorServer, out: pathlib.Path
 ) -> None:
     """A valid last line missing only its newline still marks its job finished."""
     jobs = make_jobs(3)
-    await BatchRunner(client, out).run(jobs)
+    await BatchRunner(emulator_client, out).run(jobs)
     manifest = out / MANIFEST_NAME
     manifest.write_bytes(manifest.read_bytes().rstrip(b"\n"))
     assert len(read_manifest(manifest)) == 3
-    assert await run_again(client, routerhub_emulator, out, jobs) == 0
+    assert await run_again(emulator_client, routerhub_emulator, out, jobs) == 0
 
 
 async def test_the_line_after_a_kept_unterminated_line_starts_a_new_line(
-    client: AsyncImageClient, out: pathlib.Path
+    emulator_client: AsyncImageClient, out: pathlib.Path
 ) -> None:
     """Opening such a manifest ends the last line, so the next append is its own line."""
     jobs = make_jobs(3)
-    await BatchRunner(client, out).run(jobs[:2])
+    await BatchRunner(emulator_client, out).run(jobs[:2])
     manifest = out / MANIFEST_NAME
     manifest.write_bytes(manifest.read_bytes().rstrip(b"\n"))
-    summary = await BatchRunner(client, out).run(jobs)
+    summary = await BatchRunner(emulator_client, out).run(jobs)
     assert (summary.skipped, summary.ok) == (2, 1)
     ids = [e.job_id for e in read_manifest(manifest)]
     assert sorted(ids) == sorted(j.id for j in jobs)
@@ -121,21 +113,21 @@ def test_a_last_line_that_is_json_but_not_an_entry_is_dropped(tmp_path: pathlib.
 
 
 async def test_a_tampered_file_of_the_same_size_is_redone(
-    client: AsyncImageClient,
+    emulator_client: AsyncImageClient,
     routerhub_emulator: EmulatorServer,
     out: pathlib.Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Same size, different bytes: the hash differs, so the job runs again and says so."""
     jobs = make_jobs(2)
-    await BatchRunner(client, out).run(jobs)
+    await BatchRunner(emulator_client, out).run(jobs)
     target = out / f"{jobs[0].id}.png"
     original = target.read_bytes()
     target.write_bytes(original[:-1] + bytes([original[-1] ^ 0xFF]))
     with caplog.at_level(logging.WARNING, logger="routerhub_images"):
         server = routerhub_emulator
         server.app.log.clear()
-        summary = await BatchRunner(client, out).run(jobs)
+        summary = await BatchRunner(emulator_client, out).run(jobs)
     assert server.app.log.count == 1
     assert (summary.skipped, summary.ok, summary.redone) == (1, 1, 1)
     assert "SHA-256 differs" in caplog.text
@@ -144,7 +136,7 @@ async def test_a_tampered_file_of_the_same_size_is_redone(
 
 @pytest.mark.parametrize("where", ["relative", "absolute"])
 async def test_an_entry_naming_a_file_outside_the_directory_is_redone(
-    client: AsyncImageClient,
+    emulator_client: AsyncImageClient,
     routerhub_emulator: EmulatorServer,
     out: pathlib.Path,
     outside: pathlib.Path,
@@ -152,7 +144,7 @@ async def test_an_entry_naming_a_file_outside_the_directory_is_redone(
 ) -> None:
     """A line pointing out of the directory is not trusted, even with matching bytes."""
     jobs = make_jobs(1)
-    await BatchRunner(client, out).run(jobs)
+    await BatchRunner(emulator_client, out).run(jobs)
     own = out / f"{jobs[0].id}.png"
     secret = outside / "secret.png"
     secret.write_bytes(own.read_bytes())
@@ -165,7 +157,7 @@ async def test_an_entry_naming_a_file_outside_the_directory_is_redone(
 
     rewrite_manifest(out, point_outside)
     before = secret.stat()
-    assert await run_again(client, routerhub_emulator, out, jobs) == 1
+    assert await run_again(emulator_client, routerhub_emulator, out, jobs) == 1
     assert own.is_file()
     after = secret.stat()
     assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
@@ -174,21 +166,21 @@ async def test_an_entry_naming_a_file_outside_the_directory_is_redone(
 
 @pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
 async def test_a_symlink_leading_out_is_redone_and_not_written_through(
-    client: AsyncImageClient,
+    emulator_client: AsyncImageClient,
     routerhub_emulator: EmulatorServer,
     out: pathlib.Path,
     outside: pathlib.Path,
 ) -> None:
     """A symlink in place of a finished file is replaced by a real file; its target is kept."""
     jobs = make_jobs(1)
-    await BatchRunner(client, out).run(jobs)
+    await BatchRunner(emulator_client, out).run(jobs)
     own = out / f"{jobs[0].id}.png"
     secret = outside / "secret.png"
     secret.write_bytes(own.read_bytes())  # same bytes: only the link gives it away
     own.unlink()
     own.symlink_to(secret)
     before = secret.stat()
-    assert await run_again(client, routerhub_emulator, out, jobs) == 1
+    assert await run_again(emulator_client, routerhub_emulator, out, jobs) == 1
     assert not own.is_symlink()
     assert own.is_file()
     assert secret.stat().st_mtime_ns == before.st_mtime_ns
@@ -196,31 +188,31 @@ async def test_a_symlink_leading_out_is_redone_and_not_written_through(
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 async def test_a_fifo_in_place_of_a_file_is_redone_without_blocking(
-    client: AsyncImageClient, routerhub_emulator: EmulatorServer, out: pathlib.Path
+    emulator_client: AsyncImageClient, routerhub_emulator: EmulatorServer, out: pathlib.Path
 ) -> None:
     """A FIFO under a finished file's name is not opened for a blocking read."""
     jobs = make_jobs(1)
-    await BatchRunner(client, out).run(jobs)
+    await BatchRunner(emulator_client, out).run(jobs)
     own = out / f"{jobs[0].id}.png"
     own.unlink()
     os.mkfifo(own)
-    assert await run_again(client, routerhub_emulator, out, jobs) == 1
+    assert await run_again(emulator_client, routerhub_emulator, out, jobs) == 1
     assert own.is_file()
 
 
 async def test_an_old_entry_without_a_hash_is_trusted_by_its_size(
-    client: AsyncImageClient, routerhub_emulator: EmulatorServer, out: pathlib.Path
+    emulator_client: AsyncImageClient, routerhub_emulator: EmulatorServer, out: pathlib.Path
 ) -> None:
     """Lines written before hashes were recorded still resume, checked by size."""
     jobs = make_jobs(2)
-    await BatchRunner(client, out).run(jobs)
+    await BatchRunner(emulator_client, out).run(jobs)
 
     def drop_hash(entry: dict[str, Any]) -> dict[str, Any]:
         del entry["files"][0]["sha256"]
         return entry
 
     rewrite_manifest(out, drop_hash)
-    assert await run_again(client, routerhub_emulator, out, jobs) == 0
+    assert await run_again(emulator_client, routerhub_emulator, out, jobs) == 0
 
 
 # -- CLI output --------------------------------------------------------------------------
@@ -267,12 +259,6 @@ def text_answer(text: str) -> dict[str, Any]:
 
 def error_answer(code: int, status: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "status": status, "message": message}}
-
-
-@pytest.fixture
-def workdir(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> pathlib.Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def cli(base_url: str, *args: str) -> Result:

@@ -34,9 +34,10 @@ NOT_AN_IMAGE_SIZE = 30 * 1024 * 1024
 
 
 @pytest.fixture(params=TRANSPORTS)
-async def client(
+async def capped_client(
     request: pytest.FixtureRequest, routerhub_emulator: EmulatorServer
 ) -> AsyncIterator[AsyncImageClient]:
+    """A client on each transport, to the session's emulator, capped at 100 kB requests."""
     if request.param == "aiohttp":
         pytest.importorskip("httpx_aiohttp")
     async with AsyncImageClient(
@@ -102,7 +103,7 @@ def _sparse(path: pathlib.Path, size: int, head: bytes = b"") -> pathlib.Path:
 
 @NOT_REGULAR
 async def test_edit_refuses_what_is_not_a_regular_file(
-    client: AsyncImageClient,
+    capped_client: AsyncImageClient,
     routerhub_emulator: EmulatorServer,
     tmp_path: pathlib.Path,
     make: Callable[[pathlib.Path], pathlib.Path],
@@ -111,7 +112,7 @@ async def test_edit_refuses_what_is_not_a_regular_file(
     """/dev/zero, a FIFO, a socket or a directory is an ImageInputError at once, unsent."""
     path = make(tmp_path)
     with anyio.fail_after(2), pytest.raises(ImageInputError) as caught:
-        await client.edit_image(path, "make it blue")
+        await capped_client.edit_image(path, "make it blue")
     assert str(path) in str(caught.value)
     assert kind in str(caught.value)
     assert routerhub_emulator.app.log.count == 0
@@ -128,31 +129,31 @@ def test_part_from_file_refuses_what_is_not_a_regular_file(
 
 
 async def test_generate_content_refuses_a_fifo_path(
-    client: AsyncImageClient, routerhub_emulator: EmulatorServer, tmp_path: pathlib.Path
+    capped_client: AsyncImageClient, routerhub_emulator: EmulatorServer, tmp_path: pathlib.Path
 ) -> None:
     """A FIFO among generate_content's contents is refused without blocking, unsent."""
     with anyio.fail_after(2), pytest.raises(ImageInputError, match="FIFO"):
-        await client.generate_content(None, ["make it blue", _fifo(tmp_path)])
+        await capped_client.generate_content(None, ["make it blue", _fifo(tmp_path)])
     assert routerhub_emulator.app.log.count == 0
 
 
 async def test_a_file_over_the_limit_is_refused_unsent(
-    client: AsyncImageClient, routerhub_emulator: EmulatorServer, tmp_path: pathlib.Path
+    capped_client: AsyncImageClient, routerhub_emulator: EmulatorServer, tmp_path: pathlib.Path
 ) -> None:
     """A file larger than the base64 capacity of max_request_bytes names that limit."""
     path = _sparse(tmp_path / "big.png", 75_001, head=PNG)
     with pytest.raises(ImageInputError, match="larger than 75000 bytes"):
-        await client.edit_image(path, "make it blue")
+        await capped_client.edit_image(path, "make it blue")
     assert routerhub_emulator.app.log.count == 0
 
 
 async def test_a_file_within_the_limit_is_sent(
-    client: AsyncImageClient, routerhub_emulator: EmulatorServer, tmp_path: pathlib.Path
+    capped_client: AsyncImageClient, routerhub_emulator: EmulatorServer, tmp_path: pathlib.Path
 ) -> None:
     """A regular image file under the limit still reaches the server and gets an answer."""
     path = tmp_path / "small.png"
     path.write_bytes(PNG)
-    response = await client.edit_image(path, "make it blue")
+    response = await capped_client.edit_image(path, "make it blue")
     assert response.images
     assert routerhub_emulator.app.log.count == 1
 
@@ -175,20 +176,20 @@ def test_part_from_file_is_bounded_by_default(tmp_path: pathlib.Path) -> None:
 
 
 async def test_a_request_body_over_the_limit_is_refused_unsent(
-    client: AsyncImageClient, routerhub_emulator: EmulatorServer
+    capped_client: AsyncImageClient, routerhub_emulator: EmulatorServer
 ) -> None:
     """A body over max_request_bytes is an InvalidInputError naming the limit, never sent."""
     with pytest.raises(InvalidInputError, match="max_request_bytes limit of 100000 bytes"):
-        await client.generate_image("a fox " * 20_000)
+        await capped_client.generate_image("a fox " * 20_000)
     assert routerhub_emulator.app.log.count == 0
 
 
 async def test_image_bytes_over_the_limit_are_refused_unsent(
-    client: AsyncImageClient, routerhub_emulator: EmulatorServer
+    capped_client: AsyncImageClient, routerhub_emulator: EmulatorServer
 ) -> None:
     """Image bytes whose base64 overflows the limit are refused before sending."""
     with pytest.raises(InvalidInputError, match="limit of 100000 bytes"):
-        await client.edit_image(PNG + bytes(80_000), "make it blue")
+        await capped_client.edit_image(PNG + bytes(80_000), "make it blue")
     assert routerhub_emulator.app.log.count == 0
 
 
@@ -240,10 +241,10 @@ async def test_byte_like_images_are_sent_as_bytes(
 
 
 async def test_a_bytearray_edit_gets_an_image_back(
-    client: AsyncImageClient, routerhub_emulator: EmulatorServer
+    capped_client: AsyncImageClient, routerhub_emulator: EmulatorServer
 ) -> None:
     """A bytearray image travels over real HTTP and the server answers with an image."""
-    response = await client.edit_image(bytearray(PNG), "make it blue")
+    response = await capped_client.edit_image(bytearray(PNG), "make it blue")
     assert response.images
     assert routerhub_emulator.app.log.count == 1
 
@@ -290,7 +291,7 @@ def test_the_sync_client_keeps_to_max_request_bytes(routerhub_emulator: Emulator
 
 
 async def test_batch_jobs_naming_hostile_files_fail_with_the_typed_error(
-    client: AsyncImageClient, routerhub_emulator: EmulatorServer, tmp_path: pathlib.Path
+    capped_client: AsyncImageClient, routerhub_emulator: EmulatorServer, tmp_path: pathlib.Path
 ) -> None:
     """Jobs naming /dev/zero or a FIFO fail with ImageInputError; a good job still succeeds."""
     good = tmp_path / "good.png"
@@ -302,7 +303,9 @@ async def test_batch_jobs_naming_hostile_files_fail_with_the_typed_error(
     ]
     results = {}
     with anyio.fail_after(5):
-        async for result in BatchRunner(client, tmp_path / "out", rpm=60_000.0).iter_results(jobs):
+        async for result in BatchRunner(capped_client, tmp_path / "out", rpm=60_000.0).iter_results(
+            jobs
+        ):
             results[result.job.id] = result
     assert results["good"].ok
     for job_id, kind in (("zero", "character device"), ("fifo", "FIFO")):

@@ -10,7 +10,7 @@ import json
 import logging
 import pathlib
 import pickle
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -25,14 +25,13 @@ from routerhub_images import (
     ResponseError,
     RouterHubError,
     UnexpectedRedirectError,
-    instant_retries,
 )
 from routerhub_images._constants import LOGGER_NAME
 from routerhub_images.batch import MANIFEST_NAME, BatchJob, BatchRunner
 from routerhub_images.cli import ExitCode, main
 from routerhub_images.emulator import EmulatorServer
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_retry_sleeps")]
 
 KEY = "rh_live_Hostile_0123456789abcdef"
 PATH = f"/v1beta/models/{MODEL}:generateContent"
@@ -41,12 +40,6 @@ TRANSPORTS = ["httpx", "aiohttp"]
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-@pytest.fixture(autouse=True)
-def _instant() -> Iterator[None]:
-    with instant_retries():
-        yield
 
 
 @pytest.fixture

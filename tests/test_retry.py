@@ -47,7 +47,6 @@ from routerhub_images._retry import (
     observe_retries,
     parse_retry_after,
     retry_delay,
-    set_instant_retries,
 )
 
 LABEL = "generateContent google/gemini-2.5-flash-image"
@@ -717,15 +716,18 @@ async def test_instant_retries_still_honour_the_deadline() -> None:
 
 
 def test_instant_retries_switch_and_context_restore_state() -> None:
-    """set_instant_retries toggles the switch; the context manager restores it."""
+    """instant_retries(True/False) toggles the switch; used with `with` it restores it."""
     assert not instant_retries_enabled()
-    set_instant_retries(True)
+    instant_retries(True)
     try:
         with instant_retries():
             assert instant_retries_enabled()
         assert instant_retries_enabled()
+        with instant_retries(False):
+            assert not instant_retries_enabled()
+        assert instant_retries_enabled()
     finally:
-        set_instant_retries(False)
+        instant_retries(False)
     with instant_retries():
         assert instant_retries_enabled()
     assert not instant_retries_enabled()

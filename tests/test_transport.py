@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -39,6 +39,8 @@ from routerhub_images._constants import (
 from routerhub_images._retry import instant_retries
 from routerhub_images.emulator import EmulatorServer, Fault
 
+pytestmark = pytest.mark.usefixtures("no_retry_sleeps")
+
 DEFAULT_TIMEOUTS = {
     "connect": CONNECT_TIMEOUT,
     "read": READ_TIMEOUT,
@@ -48,21 +50,9 @@ DEFAULT_TIMEOUTS = {
 
 
 @pytest.fixture(autouse=True)
-def _instant() -> Iterator[None]:
-    with instant_retries():
-        yield
-
-
-@pytest.fixture(autouse=True)
 def _no_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(API_KEY_ENV, raising=False)
     monkeypatch.delenv(BASE_URL_ENV, raising=False)
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[AsyncImageClient]:
-    async with AsyncImageClient(KEY, base_url=BASE_URL) as client:
-        yield client
 
 
 # --- transport failures ------------------------------------------------------------
@@ -82,7 +72,7 @@ async def client() -> AsyncIterator[AsyncImageClient]:
 )
 async def test_transport_failures_become_library_errors(
     mock: respx.MockRouter,
-    client: AsyncImageClient,
+    mocked_client: AsyncImageClient,
     raised: httpx.TransportError,
     cls: type[APIConnectionError],
     phase: str | None,
@@ -92,7 +82,7 @@ async def test_transport_failures_become_library_errors(
     """httpx failures never leak; only the ones known to precede sending are retried."""
     route = mock.post(PATH).mock(side_effect=raised)
     with pytest.raises(APIConnectionError) as info:
-        await client.generate_content(MODEL, "a fox")
+        await mocked_client.generate_content(MODEL, "a fox")
     exc = info.value
     assert type(exc) is cls
     assert not isinstance(exc, httpx.HTTPError)
@@ -107,11 +97,11 @@ async def test_transport_failures_become_library_errors(
 
 
 async def test_connect_error_then_success_is_retried(
-    mock: respx.MockRouter, client: AsyncImageClient
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """A connection refused before sending is retried and the call succeeds."""
     mock.post(PATH).mock(side_effect=[httpx.ConnectError("refused"), ok()])
-    response = await client.generate_content(MODEL, "a fox")
+    response = await mocked_client.generate_content(MODEL, "a fox")
     assert response.call is not None
     assert response.call.attempts == 2
 
@@ -140,12 +130,12 @@ async def test_retry_sent_requests_switch_retries_read_timeouts(mock: respx.Mock
     ],
 )
 async def test_2xx_with_a_bad_body_is_a_response_error(
-    mock: respx.MockRouter, client: AsyncImageClient, body: bytes, path: str
+    mock: respx.MockRouter, mocked_client: AsyncImageClient, body: bytes, path: str
 ) -> None:
     """Truncated JSON or bad base64 in a 200 raise ResponseError with path and status."""
     route = mock.post(PATH).mock(return_value=httpx.Response(200, content=body))
     with pytest.raises(ResponseError) as info:
-        await client.generate_content(MODEL, "a fox")
+        await mocked_client.generate_content(MODEL, "a fox")
     assert info.value.path == path
     assert info.value.http_status == 200
     assert route.call_count == 1
@@ -154,7 +144,7 @@ async def test_2xx_with_a_bad_body_is_a_response_error(
 
 
 async def test_undecodable_body_is_a_response_error(
-    mock: respx.MockRouter, client: AsyncImageClient
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """A body that claims gzip but is not raises ResponseError, not httpx.DecodingError."""
     mock.post(PATH).mock(
@@ -163,7 +153,7 @@ async def test_undecodable_body_is_a_response_error(
         )
     )
     with pytest.raises(ResponseError, match="decode"):
-        await client.generate_content(MODEL, "a fox")
+        await mocked_client.generate_content(MODEL, "a fox")
 
 
 # --- auth, keys and base URLs ------------------------------------------------------
@@ -305,11 +295,11 @@ def timeouts_seen(mock: respx.MockRouter) -> list[dict[str, float | None]]:
 
 
 async def test_default_split_timeouts_reach_httpx(
-    mock: respx.MockRouter, client: AsyncImageClient
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """The default connect/read/write/pool timeouts come from the constants."""
     seen = timeouts_seen(mock)
-    await client.generate_content(MODEL, "a fox")
+    await mocked_client.generate_content(MODEL, "a fox")
     assert seen == [DEFAULT_TIMEOUTS]
 
 
@@ -322,11 +312,11 @@ async def test_default_split_timeouts_reach_httpx(
     ],
 )
 async def test_per_call_timeout_overrides_the_client(
-    mock: respx.MockRouter, client: AsyncImageClient, per_call: Any, expected: dict[str, Any]
+    mock: respx.MockRouter, mocked_client: AsyncImageClient, per_call: Any, expected: dict[str, Any]
 ) -> None:
     """timeout= on a call replaces the client's; None means no timeout."""
     seen = timeouts_seen(mock)
-    await client.generate_content(MODEL, "a fox", timeout=per_call)
+    await mocked_client.generate_content(MODEL, "a fox", timeout=per_call)
     assert seen == [expected]
 
 
@@ -368,12 +358,12 @@ async def test_timeout_given_with_an_injected_client_wins(mock: respx.MockRouter
 
 
 async def test_200_concurrent_calls_share_one_client(
-    mock: respx.MockRouter, client: AsyncImageClient
+    mock: respx.MockRouter, mocked_client: AsyncImageClient
 ) -> None:
     """Hundreds of tasks on one client all succeed."""
     route = mock.post(PATH).mock(return_value=ok())
     responses = await asyncio.gather(
-        *(client.generate_content(MODEL, f"fox {i}") for i in range(200))
+        *(mocked_client.generate_content(MODEL, f"fox {i}") for i in range(200))
     )
     assert route.call_count == 200
     assert all(len(r.images) == 1 for r in responses)
@@ -399,27 +389,28 @@ async def test_async_with_closes_the_client(mock: respx.MockRouter) -> None:
     assert client.closed
 
 
-def test_one_client_works_across_two_asyncio_runs() -> None:
+def test_one_client_works_across_two_asyncio_runs(routerhub_emulator: EmulatorServer) -> None:
     """The same client serves two consecutive asyncio.run() calls over a real pool."""
-    with EmulatorServer() as server:
-        client = AsyncImageClient(server.api_key, base_url=server.base_url)
+    server = routerhub_emulator
+    client = AsyncImageClient(server.api_key, base_url=server.base_url)
 
-        async def generate() -> int:
-            response = await client.generate_content(MODEL, "a fox")
-            return len(response.images)
+    async def generate() -> int:
+        response = await client.generate_content(MODEL, "a fox")
+        return len(response.images)
 
-        assert asyncio.run(generate()) == 1
-        assert asyncio.run(generate()) == 1
+    assert asyncio.run(generate()) == 1
+    assert asyncio.run(generate()) == 1
 
-        async def close() -> None:
-            await client.aclose()
+    async def close() -> None:
+        await client.aclose()
 
-        asyncio.run(close())
-        assert server.app.log.count == 2
+    asyncio.run(close())
+    assert server.app.log.count == 2
 
 
 @pytest.fixture
 def slow_server() -> Iterator[EmulatorServer]:
+    # Its own server: requests the tests abandon still finish there after the test.
     with EmulatorServer() as server:
         server.app.config.latency = 0.3
         yield server
@@ -465,22 +456,22 @@ async def test_cancel_scope_during_a_request_leaves_the_pool_healthy(
         assert len(response.images) == 1
 
 
-async def test_real_server_faults_are_typed_through_a_real_pool() -> None:
+async def test_real_server_faults_are_typed_through_a_real_pool(
+    routerhub_emulator: EmulatorServer,
+) -> None:
     """Over loopback, a dropped connection and an HTML 502 become library errors."""
-    with EmulatorServer() as server:
-        server.app.script(Fault.disconnect(), Fault.html(502), Fault.html(502))
-        async with AsyncImageClient(
-            server.api_key, base_url=server.base_url, max_retries=1
-        ) as client:
-            with pytest.raises(APIConnectionError) as dropped:
-                await client.generate_content(MODEL, "a fox")
-            assert dropped.value.request_sent
-            with pytest.raises(RouterHubError) as html:
-                await client.generate_content(MODEL, "a fox")
-            assert html.value.call is not None
-            assert html.value.call.attempts == 2
-            response = await client.generate_content(MODEL, "a fox")
-            assert len(response.images) == 1
+    server = routerhub_emulator
+    server.app.script(Fault.disconnect(), Fault.html(502), Fault.html(502))
+    async with AsyncImageClient(server.api_key, base_url=server.base_url, max_retries=1) as client:
+        with pytest.raises(APIConnectionError) as dropped:
+            await client.generate_content(MODEL, "a fox")
+        assert dropped.value.request_sent
+        with pytest.raises(RouterHubError) as html:
+            await client.generate_content(MODEL, "a fox")
+        assert html.value.call is not None
+        assert html.value.call.attempts == 2
+        response = await client.generate_content(MODEL, "a fox")
+        assert len(response.images) == 1
 
 
 async def test_certificate_failure_is_not_retried() -> None:

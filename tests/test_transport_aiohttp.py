@@ -7,7 +7,7 @@ import gzip
 import socket
 import ssl
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -27,7 +27,6 @@ from routerhub_images import (
     RouterHubError,
     Timeout,
     TLSVerificationError,
-    instant_retries,
 )
 from routerhub_images._aiohttp import env_proxy
 from routerhub_images._constants import KEEPALIVE_EXPIRY, MAX_CONNECTIONS
@@ -39,17 +38,12 @@ from routerhub_images.emulator._png import synthesize_png
 httpx_aiohttp = pytest.importorskip("httpx_aiohttp")
 aiohttp = pytest.importorskip("aiohttp")
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _instant() -> Iterator[None]:
-    with instant_retries():
-        yield
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_retry_sleeps")]
 
 
 @pytest.fixture
-async def client(routerhub_emulator: EmulatorServer) -> AsyncIterator[AsyncImageClient]:
+async def aiohttp_client(routerhub_emulator: EmulatorServer) -> AsyncIterator[AsyncImageClient]:
+    """An AsyncImageClient on the aiohttp transport, to the session's emulator."""
     async with AsyncImageClient(
         routerhub_emulator.api_key, base_url=routerhub_emulator.base_url, transport="aiohttp"
     ) as client:
@@ -75,9 +69,9 @@ async def _raw_server(handler: Handler) -> tuple[asyncio.Server, str]:
 # --- success ----------------------------------------------------------------------
 
 
-async def test_generate_returns_the_image(client: AsyncImageClient) -> None:
+async def test_generate_returns_the_image(aiohttp_client: AsyncImageClient) -> None:
     """A generation over aiohttp returns a decoded PNG and the call info."""
-    response = await client.generate_image("a cute otter")
+    response = await aiohttp_client.generate_image("a cute otter")
     (image,) = response.images
     assert image.data.startswith(b"\x89PNG")
     assert response.call is not None
@@ -85,28 +79,30 @@ async def test_generate_returns_the_image(client: AsyncImageClient) -> None:
 
 
 async def test_edit_uploads_the_image(
-    client: AsyncImageClient, routerhub_emulator: EmulatorServer
+    aiohttp_client: AsyncImageClient, routerhub_emulator: EmulatorServer
 ) -> None:
     """An edit's request body reaches the server whole over aiohttp."""
     source = synthesize_png(b"upload", 256, 256)
-    edited = await client.edit_image(source, "make it blue")
+    edited = await aiohttp_client.edit_image(source, "make it blue")
     assert edited.images[0].data.startswith(b"\x89PNG")
     assert routerhub_emulator.app.log.statuses == [200]
 
 
 async def test_status_errors_are_typed_and_retried(
-    client: AsyncImageClient, routerhub_emulator: EmulatorServer
+    aiohttp_client: AsyncImageClient, routerhub_emulator: EmulatorServer
 ) -> None:
     """HTTP errors map as over httpx: a 503 is retried, a 400 raised at once."""
     routerhub_emulator.app.script(Fault.status(503), Fault.status(400))
     with pytest.raises(InvalidArgumentError):
-        await client.generate_image("a cat")
+        await aiohttp_client.generate_image("a cat")
     assert routerhub_emulator.app.log.statuses == [503, 400]
 
 
-async def test_many_concurrent_calls_share_one_session(client: AsyncImageClient) -> None:
+async def test_many_concurrent_calls_share_one_session(aiohttp_client: AsyncImageClient) -> None:
     """Fifty concurrent generations on one aiohttp-backed client all succeed."""
-    responses = await asyncio.gather(*(client.generate_image(f"otter {i}") for i in range(50)))
+    responses = await asyncio.gather(
+        *(aiohttp_client.generate_image(f"otter {i}") for i in range(50))
+    )
     assert [len(r.images) for r in responses] == [1] * 50
 
 
@@ -130,24 +126,24 @@ async def test_connection_refused_is_not_sent(routerhub_emulator: EmulatorServer
 
 
 async def test_read_timeout_is_a_read_phase_timeout(
-    client: AsyncImageClient, routerhub_emulator: EmulatorServer
+    aiohttp_client: AsyncImageClient, routerhub_emulator: EmulatorServer
 ) -> None:
     """A server slower than the read timeout raises APITimeoutError(phase='read')."""
     routerhub_emulator.app.script(Fault.delay(1.0))
     with pytest.raises(APITimeoutError) as info:
-        await client.generate_image("a cat", timeout=Timeout(5.0, read=0.1))
+        await aiohttp_client.generate_image("a cat", timeout=Timeout(5.0, read=0.1))
     assert info.value.phase == "read"
     assert info.value.request_sent
     assert routerhub_emulator.app.log.count <= 1
 
 
 async def test_dropped_connection_mid_body_is_sent(
-    client: AsyncImageClient, routerhub_emulator: EmulatorServer
+    aiohttp_client: AsyncImageClient, routerhub_emulator: EmulatorServer
 ) -> None:
     """A body cut short is APIConnectionError(request_sent=True) and not retried."""
     routerhub_emulator.app.script(Fault.disconnect())
     with pytest.raises(APIConnectionError) as info:
-        await client.generate_image("a cat")
+        await aiohttp_client.generate_image("a cat")
     assert type(info.value) is APIConnectionError
     assert info.value.request_sent
     assert routerhub_emulator.app.log.count == 1
@@ -542,10 +538,10 @@ async def test_ssl_cert_file_adds_a_trusted_authority(
 # --- pools, loops and closing ------------------------------------------------------
 
 
-async def test_pool_limits_reach_the_aiohttp_connector(client: AsyncImageClient) -> None:
+async def test_pool_limits_reach_the_aiohttp_connector(aiohttp_client: AsyncImageClient) -> None:
     """max_connections and keepalive_expiry become the connector's limit and keepalive."""
-    await client.generate_image("a cat")
-    pool = await client._pools._pool()
+    await aiohttp_client.generate_image("a cat")
+    pool = await aiohttp_client._pools._pool()
     transport = pool._transport
     assert isinstance(transport, httpx_aiohttp.AiohttpTransport)
     session = transport.client
