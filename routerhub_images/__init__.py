@@ -5,6 +5,7 @@
 ...     response.images[0].save("otter.png")
 """
 
+from ._chat import AsyncChat, Chat
 from ._client import AsyncImageClient, ImageInput
 from ._constants import (
     DEFAULT_BASE_URL,
@@ -30,6 +31,8 @@ from ._errors import (
     APIStatusError,
     APITimeoutError,
     CallInfo,
+    ChatBusyError,
+    ChatFileError,
     ClientClosedError,
     ConfigurationError,
     DeadlineExceededError,
@@ -125,11 +128,15 @@ __all__ = [
     "APITimeoutError",
     "AbortedError",
     "AlreadyExistsError",
+    "AsyncChat",
     "AsyncImageClient",
     "Blob",
     "BlockReason",
     "CallInfo",
     "Candidate",
+    "Chat",
+    "ChatBusyError",
+    "ChatFileError",
     "CitationMetadata",
     "CitationSource",
     "ClientClosedError",
