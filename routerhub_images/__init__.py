@@ -5,6 +5,7 @@
 ...     response.images[0].save("otter.png")
 """
 
+from ._chat import AsyncChat, Chat
 from ._client import AsyncImageClient, ImageInput
 from ._config import Limits, Timeout
 from ._constants import (
@@ -30,6 +31,8 @@ from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    ChatBusyError,
+    ChatFileError,
     ClientClosedError,
     ConfigurationError,
     DeadlineExceededError,
@@ -126,11 +129,15 @@ __all__ = [
     "APITimeoutError",
     "AbortedError",
     "AlreadyExistsError",
+    "AsyncChat",
     "AsyncImageClient",
     "Blob",
     "BlockReason",
     "CallInfo",
     "Candidate",
+    "Chat",
+    "ChatBusyError",
+    "ChatFileError",
     "CitationMetadata",
     "CitationSource",
     "ClientClosedError",

@@ -17,6 +17,7 @@ import attrs
 
 from . import _constants as consts
 from . import _wire
+from ._chat import AsyncChat
 from ._config import (
     Limits,
     TimeoutTypes,
@@ -305,6 +306,42 @@ class AsyncImageClient:
             extra=_extra_body(extra_body),
         )
         return await self._send(name, request, timeout=timeout, max_retries=max_retries)
+
+    def chat(
+        self,
+        model: str | None = None,
+        *,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        generation_config: GenerationConfig | None = None,
+        system_instruction: str | Content | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        history: Sequence[Content] | None = None,
+    ) -> AsyncChat:
+        """Start a conversation (`AsyncChat`): generate, then edit turn by turn.
+
+        Args:
+            model: The model; None for the client's ``default_model``.
+            aspect_ratio: Aspect ratio of every turn (a turn may override it).
+            image_size: Image size of every turn (a turn may override it).
+            generation_config: Generation options of every turn.
+            system_instruction: A system prompt sent with every turn.
+            safety_settings: Blocking thresholds sent with every turn.
+            history: Earlier turns to continue from (`Content`, ending with a model turn).
+
+        Raises:
+            InvalidInputError: a bad model name or history (before any call).
+        """
+        return AsyncChat(
+            self,
+            self.default_model if model is None else model,
+            aspect_ratio=aspect_ratio,
+            image_size=image_size,
+            generation_config=generation_config,
+            system_instruction=system_instruction,
+            safety_settings=safety_settings,
+            history=history,
+        )
 
     async def generate_image(
         self,

@@ -96,3 +96,9 @@ class NotGiven:
 
 NOT_GIVEN = NotGiven()
 """Sentinel for "use the client's default" (so ``timeout=None`` can mean "no timeout")."""
+
+CHAT_FORMAT = "routerhub-images/chat"
+"""The ``format`` field of a saved chat session (`AsyncChat.to_json`)."""
+
+CHAT_FORMAT_VERSION = 1
+"""The version of the saved chat format this library writes (and the newest it reads)."""

@@ -699,3 +699,18 @@ def api_error_in_success(
     if not isinstance(code, int) or isinstance(code, bool) or not 400 <= code <= 599:
         code = 500
     return api_error_from_http(code, headers, body, response=response, secret=secret)
+
+
+# Chat sessions (routerhub_images._chat).
+
+
+class ChatBusyError(RouterHubError, RuntimeError):
+    """A chat was sent to, undone or rewound while a send on it is still running.
+
+    Sends on one chat are refused rather than queued, so its history never interleaves:
+    await (or join) the running send first, or `fork` the chat for a parallel edit.
+    """
+
+
+class ChatFileError(InvalidInputError):
+    """A saved chat session cannot be read: not JSON, another format, or a newer version."""

@@ -20,6 +20,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from . import _constants as consts
+from ._chat import Chat
 from ._client import AsyncImageClient, AuthStyle, ImageInput
 from ._config import Limits, TimeoutTypes, TransportChoice
 from ._constants import NOT_GIVEN, NotGiven
@@ -253,6 +254,29 @@ class ImageClient:
             "answers; in async code use AsyncImageClient and await its methods",
             EventLoopBlockedWarning,
             stacklevel=4,
+        )
+
+    def chat(
+        self,
+        model: str | None = None,
+        *,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        generation_config: GenerationConfig | None = None,
+        system_instruction: str | Content | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        history: Sequence[Content] | None = None,
+    ) -> Chat:
+        """Start a conversation (`Chat`); see `AsyncImageClient.chat`."""
+        return Chat(
+            self._call,
+            self.default_model if model is None else model,
+            aspect_ratio=aspect_ratio,
+            image_size=image_size,
+            generation_config=generation_config,
+            system_instruction=system_instruction,
+            safety_settings=safety_settings,
+            history=history,
         )
 
     @_same_doc(AsyncImageClient.generate_content)

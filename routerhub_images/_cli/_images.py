@@ -133,9 +133,15 @@ def generate(
 
 
 @click.command()
-@click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
+@click.argument("images", nargs=-1, metavar="IMAGE...")
 @click.argument("prompt")
 @image_options
+@click.option(
+    "--session",
+    metavar="PATH",
+    help="Continue the chat session saved in PATH (started if missing) with PROMPT; "
+    "IMAGE is then optional and -o defaults to PATH-NN.png.",
+)
 @click.pass_obj
 def edit(
     state: CliState,
@@ -145,12 +151,28 @@ def edit(
     prompt: str,
     output: str | None,
     force: bool,
+    session: str | None,
     options: ImageOptions,
 ) -> None:
     """Edit or combine IMAGE files following PROMPT; save to -o/--output.
 
     Prints any text the model returns, then each saved file with its size.
     """
+    if session is not None:
+        from ._chat import continue_session  # noqa: PLC0415 - _chat imports this module
+
+        continue_session(
+            state,
+            pathlib.Path(session),
+            prompt,
+            images=images,
+            options=options,
+            output=output,
+            force=force,
+        )
+        return
+    if not images:
+        raise click.UsageError("Missing argument 'IMAGE...'.")
     target = _checked_output(output, force=force)
     _prepare(state, options)
     response = state.run(

@@ -12,6 +12,7 @@ from routerhub_images._config import TransportName
 from routerhub_images._constants import API_KEY_ENV, BASE_URL_ENV
 
 from ._batch import batch
+from ._chat import chat
 from ._context import CliState, enable_debug_logging
 from ._errors import ExitCode
 from ._images import edit, generate
@@ -113,5 +114,5 @@ def main(
         ctx.call_on_close(enable_debug_logging())
 
 
-for _command in (generate, edit, batch, models, emulator):
+for _command in (generate, edit, chat, batch, models, emulator):
     main.add_command(_command)

@@ -27,6 +27,7 @@ from ._faults import Fault, FaultScript, TokenBucket
 from ._log import LoggedRequest, RequestLog
 from ._request import parse_request, resolve_model
 from ._responses import answer
+from ._signatures import signing_key
 
 Scope = MutableMapping[str, Any]
 """An ASGI connection scope."""
@@ -182,7 +183,7 @@ class EmulatorApp:
         self._authenticate(style, key)
         spec = resolve_model(model)
         self._limit(spec.name)
-        request = parse_request(body, spec)
+        request = parse_request(body, spec, signing_key=signing_key(self.config.seed))
         result = answer(request, self.config, secrets.token_urlsafe(16))
         return _corrupt(result, fault) if fault else _json_response(200, result)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from ._config import MODELS, ModelSpec
 from ._errors import ApiError
+from ._signatures import check_model_turns
 from ._wire import normalize
 
 SUPPORTED_INPUT_MIME_TYPES = frozenset(
@@ -62,8 +63,12 @@ def resolve_model(path_model: str) -> ModelSpec:
     return spec
 
 
-def parse_request(raw: bytes, model: ModelSpec) -> ImageRequest:
+def parse_request(
+    raw: bytes, model: ModelSpec, *, signing_key: bytes | None = None
+) -> ImageRequest:
     """Validate a raw request body for ``model``.
+
+    With ``signing_key``, the thought signatures of replayed model turns are checked too.
 
     Raises:
         ApiError: 400 ``INVALID_ARGUMENT`` with Google's message for the first problem.
@@ -74,6 +79,8 @@ def parse_request(raw: bytes, model: ModelSpec) -> ImageRequest:
         raise ApiError(400, "Invalid JSON payload received: body must be valid JSON.") from None
     request = normalize(body)
     contents = _contents(request)
+    if signing_key is not None:
+        check_model_turns(contents, model, signing_key)
     config = request.get("generationConfig", {})
     image_config = config.get("imageConfig", {})
     aspect_ratio = image_config.get("aspectRatio")

@@ -18,6 +18,7 @@ from ._config import (
 )
 from ._png import png_dimensions, synthesize_png
 from ._request import ImageRequest
+from ._signatures import sign, signing_key
 
 MAX_KEPT_PIXELS = 4096 * 4096
 """An input PNG larger than this is not copied in size; the output falls back to 1K."""
@@ -39,7 +40,7 @@ def answer(request: ImageRequest, config: EmulatorConfig, response_id: str) -> d
         body = _candidate_body({"finishReason": "IMAGE_SAFETY", "index": 0}, request, 0)
         body["candidates"][0]["finishMessage"] = "Unable to show the generated image."
     else:
-        body = generated(request, seed, config.draft_images)
+        body = generated(request, seed, config.draft_images, signing_key(config.seed))
     body["modelVersion"] = request.model.name
     body["responseId"] = response_id
     return body
@@ -83,19 +84,24 @@ def blocked(request: ImageRequest) -> dict[str, Any]:
     return {"promptFeedback": feedback, "usageMetadata": usage}
 
 
-def generated(request: ImageRequest, seed: bytes, drafts: int) -> dict[str, Any]:
-    """Build a candidate with a short text and/or the image, after ``drafts`` draft images."""
+def generated(request: ImageRequest, seed: bytes, drafts: int, key: bytes) -> dict[str, Any]:
+    """Build a candidate with a short text and/or the image, after ``drafts`` draft images.
+
+    Drafts, and the final image of a model that signs its thoughts, carry a
+    ``thoughtSignature`` signed with ``key``.
+    """
     parts: list[dict[str, Any]] = []
     width, height = output_dimensions(request)
     with_image = "IMAGE" in request.modalities
     if with_image:
-        parts.extend(_draft(seed, index, width, height) for index in range(drafts))
+        parts.extend(_draft(seed, index, width, height, key) for index in range(drafts))
     if "TEXT" in request.modalities:
         parts.append({"text": _caption(request)})
     if with_image:
-        image = _image_part(synthesize_png(seed, width, height))
+        png = synthesize_png(seed, width, height)
+        image = _image_part(png)
         if request.model.signs_thoughts or drafts:
-            image["thoughtSignature"] = _signature(seed, drafts)
+            image["thoughtSignature"] = sign(key, data=png, mime_type="image/png")
         parts.append(image)
     candidate = {
         "content": {"role": "model", "parts": parts},
@@ -149,18 +155,15 @@ def _caption(request: ImageRequest) -> str:
     return f"Here is the {'edited' if request.images else 'generated'} image: {subject}"
 
 
-def _draft(seed: bytes, index: int, width: int, height: int) -> dict[str, Any]:
+def _draft(seed: bytes, index: int, width: int, height: int, key: bytes) -> dict[str, Any]:
     draft_seed = hashlib.sha256(seed + f"draft{index}".encode()).digest()
     png = synthesize_png(draft_seed, max(16, width // 2), max(16, height // 2))
-    return _image_part(png) | {"thought": True, "thoughtSignature": _signature(seed, index)}
+    signature = sign(key, data=png, mime_type="image/png", thought=True)
+    return _image_part(png) | {"thought": True, "thoughtSignature": signature}
 
 
 def _image_part(png: bytes) -> dict[str, Any]:
     return {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(png).decode()}}
-
-
-def _signature(seed: bytes, index: int) -> str:
-    return base64.b64encode(hashlib.sha256(seed + f"sig{index}".encode()).digest()).decode()
 
 
 def _input_png_dimensions(request: ImageRequest) -> tuple[int, int] | None:

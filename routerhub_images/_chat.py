@@ -1,0 +1,588 @@
+"""Chat sessions: conversational editing that keeps every model turn exactly as it came.
+
+A chat holds completed turns (the user's contents and the model's reply). A send builds
+the request from that history plus the new user turn; the history changes only when
+the answer carries a usable model turn, so a failed, blocked or withheld turn can be
+retried as it was. Model turns are kept as parsed, so every part goes back with its
+``thoughtSignature``, thought drafts and fields this version does not know.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pathlib
+import threading
+from collections.abc import Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import anyio
+import attrs
+
+from . import _constants as consts
+from ._constants import NOT_GIVEN, NotGiven
+from ._enums import Role
+from ._errors import ChatBusyError, ChatFileError, InvalidInputError, ResponseError
+from ._images import GeneratedImage, atomic_write_bytes, max_file_bytes
+from ._models import normalize_model_name
+from ._types import (
+    Content,
+    ContentsInput,
+    GenerateContentResponse,
+    GenerationConfig,
+    ImageConfig,
+    Part,
+    SafetySetting,
+    UsageMetadata,
+    normalize_contents,
+)
+
+if TYPE_CHECKING:
+    from ._client import AsyncImageClient, ImageInput
+    from ._config import TimeoutTypes
+    from ._sync import ImageClient
+
+__all__ = ["AsyncChat", "Chat"]
+
+_T = TypeVar("_T")
+_C = TypeVar("_C", bound="_ChatBase")
+
+_USAGE_COUNTS = (
+    "prompt_token_count",
+    "cached_content_token_count",
+    "candidates_token_count",
+    "tool_use_prompt_token_count",
+    "thoughts_token_count",
+    "total_token_count",
+)
+_IMAGE_REF = "$image"
+
+
+class _Run(Protocol):
+    """Runs an async method of the loop's client on the facade's loop; blocks for it."""
+
+    def __call__(
+        self, method: Callable[..., Coroutine[Any, Any, _T]], /, *args: Any, **kwargs: Any
+    ) -> _T: ...
+
+
+@attrs.frozen
+class _Turn:
+    user: tuple[Content, ...]
+    reply: Content
+
+
+@attrs.frozen(kw_only=True)
+class _Settings:
+    model: str
+    aspect_ratio: str | None = None
+    image_size: str | None = None
+    generation_config: GenerationConfig | None = None
+    system_instruction: str | Content | None = None
+    safety_settings: tuple[SafetySetting, ...] | None = None
+
+
+class _ChatBase:
+    """State and persistence shared by `AsyncChat` and `Chat`; only ``send`` differs."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        generation_config: GenerationConfig | None = None,
+        system_instruction: str | Content | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        history: Sequence[Content] | None = None,
+    ):
+        self._settings = _Settings(
+            model=normalize_model_name(model),
+            aspect_ratio=aspect_ratio,
+            image_size=image_size,
+            generation_config=generation_config,
+            system_instruction=system_instruction,
+            safety_settings=None if safety_settings is None else tuple(safety_settings),
+        )
+        self._turns: tuple[_Turn, ...] = _split_turns(history or ())
+        self._usage = UsageMetadata()
+        # Taken without waiting, by a send and by undo/rewind: a second one is refused.
+        # A thread lock, so the blocking twin's threads and its loop share it.
+        self._busy = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} model={self.model!r} turns={len(self._turns)}>"
+
+    @property
+    def model(self) -> str:
+        """The chat's model (normalized, ``google/...``)."""
+        return self._settings.model
+
+    @property
+    def history(self) -> tuple[Content, ...]:
+        """Every completed turn, user and model, as sent with the next message."""
+        return tuple(content for turn in self._turns for content in (*turn.user, turn.reply))
+
+    @property
+    def images(self) -> list[list[GeneratedImage]]:
+        """The final images (not drafts) of every model turn so far, one list per turn."""
+        return [_final_images(turn.reply) for turn in self._turns]
+
+    @property
+    def last_image(self) -> GeneratedImage | None:
+        """The newest final image of the conversation, or None before the first."""
+        for images in reversed(self.images):
+            if images:
+                return images[-1]
+        return None
+
+    @property
+    def usage(self) -> UsageMetadata:
+        """Tokens summed over every answer this session received (kept across `undo`)."""
+        return self._usage
+
+    def undo(self) -> None:
+        """Drop the last turn (the user's message and the model's reply).
+
+        Raises:
+            InvalidInputError: there is no turn to drop.
+            ChatBusyError: a send on this chat is running.
+        """
+        self.rewind(1)
+
+    def rewind(self, n: int) -> None:
+        """Drop the last ``n`` turns.
+
+        Raises:
+            InvalidInputError: ``n`` is not an int between 0 and the number of turns.
+            ChatBusyError: a send on this chat is running.
+        """
+        with self._claimed("rewind"):
+            count = len(self._turns)
+            if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= count:
+                raise InvalidInputError(f"cannot rewind {n!r} turns: the chat has {count}")
+            self._turns = self._turns[: count - n]
+
+    def fork(self: _C) -> _C:
+        """A new chat with the same settings, history and usage; each then goes its own way."""
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other._busy = threading.Lock()
+        return other
+
+    def to_json(self) -> str:
+        """The session as versioned JSON: every image stored once, signatures intact."""
+        images: dict[str, str] = {}
+        body = {
+            "format": consts.CHAT_FORMAT,
+            "version": consts.CHAT_FORMAT_VERSION,
+            "model": self.model,
+            "settings": _settings_dict(self._settings),
+            "turns": [
+                {
+                    "user": [_pack(c.to_dict(), images) for c in turn.user],
+                    "model": _pack(turn.reply.to_dict(), images),
+                }
+                for turn in self._turns
+            ],
+            "usage": self._usage.to_dict(),
+            "images": images,
+        }
+        return json.dumps(body, separators=(",", ":"))
+
+    def save(self, path: str | os.PathLike[str]) -> pathlib.Path:
+        """Write `to_json` to ``path`` atomically (a crash leaves the old file); return it."""
+        return atomic_write_bytes(path, self.to_json().encode())
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        self._turns = state["turns"]
+        self._usage = state["usage"]
+
+    def _claimed(self, action: str) -> _Claim:
+        return _Claim(self._busy, action)
+
+    async def _send_with(
+        self,
+        client: AsyncImageClient,
+        message: ContentsInput,
+        *,
+        images: Sequence[ImageInput] = (),
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        generation_config: GenerationConfig | None = None,
+        system_instruction: str | Content | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> GenerateContentResponse:
+        settings = self._settings
+        with self._claimed("send"):
+            user = await _user_turn(client, message, images)
+            before = self._turns
+            config = _with_image_options(
+                generation_config or settings.generation_config,
+                aspect_ratio or settings.aspect_ratio,
+                image_size or settings.image_size,
+            )
+            response = await client.generate_content(
+                settings.model,
+                [*self.history, *user],
+                generation_config=config,
+                system_instruction=system_instruction or settings.system_instruction,
+                safety_settings=safety_settings or settings.safety_settings,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+            self._usage = _add_usage(self._usage, response.usage_metadata)
+            reply = _usable_reply(response)
+            if reply is not None:
+                self._turns = (*before, _Turn(user=user, reply=reply))
+            return response
+
+
+class _Claim:
+    """Holds a chat's busy lock for one send or rewind, or refuses at once."""
+
+    def __init__(self, lock: threading.Lock, action: str):
+        self._lock = lock
+        self._action = action
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            raise ChatBusyError(
+                f"cannot {self._action}: a send on this chat is still running "
+                "(await it first, or fork() the chat to edit in parallel)"
+            )
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+
+class AsyncChat(_ChatBase):
+    """A conversation with an image model, from `AsyncImageClient.chat`.
+
+    Each `send` sends the whole history plus the new message and, when the answer holds
+    a usable model turn, appends both to the history. Model turns go back exactly as
+    they came (thought signatures, drafts, unknown fields), so Gemini 3 accepts them.
+    Sends are not queued: a second `send` while one runs raises `ChatBusyError`.
+    """
+
+    def __init__(self, client: AsyncImageClient, model: str, **settings: Any):
+        super().__init__(model, **settings)
+        self._client = client
+
+    async def send(
+        self,
+        message: ContentsInput,
+        *,
+        images: Sequence[ImageInput] = (),
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        generation_config: GenerationConfig | None = None,
+        system_instruction: str | Content | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> GenerateContentResponse:
+        """Send the next user turn; the other arguments override the chat's for this turn.
+
+        Args:
+            message: What ``contents`` takes: a prompt, parts, image bytes or paths.
+            images: Images to add to the turn (bytes, paths, parts, `GeneratedImage`).
+            aspect_ratio: e.g. ``"16:9"``, for this turn.
+            image_size: ``"1K"``, ``"2K"``, ``"4K"`` or ``"512"``, for this turn.
+            generation_config: Replaces the chat's for this turn.
+            system_instruction: Replaces the chat's for this turn.
+            safety_settings: Replace the chat's for this turn.
+            timeout: Per-call timeout override.
+            max_retries: Per-call retry override.
+
+        Returns:
+            The `GenerateContentResponse`. A blocked or withheld answer is returned
+            as it is (``.blocked``, ``.image_withheld``) and leaves the history as it was.
+
+        Raises:
+            ChatBusyError: another send on this chat is running.
+            InvalidInputError, APIStatusError, APIConnectionError, ResponseError: as
+                `AsyncImageClient.generate_content`; the history is left as it was.
+        """
+        return await self._send_with(
+            self._client,
+            message,
+            images=images,
+            aspect_ratio=aspect_ratio,
+            image_size=image_size,
+            generation_config=generation_config,
+            system_instruction=system_instruction,
+            safety_settings=safety_settings,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    @classmethod
+    def from_json(cls, data: str | bytes, *, client: AsyncImageClient) -> AsyncChat:
+        """Resume a session saved by `to_json` (or `save`), sending through ``client``.
+
+        Raises:
+            ChatFileError: not a saved chat, or a format version newer than this one.
+        """
+        state = _parse_state(data)
+        chat = client.chat(state["model"], **state["settings"])
+        chat._restore(state)
+        return chat
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, client: AsyncImageClient) -> AsyncChat:
+        """Resume a session from a file written by `save`.
+
+        Raises:
+            ChatFileError: as `from_json`, or the file cannot be read.
+        """
+        return cls.from_json(_read(path), client=client)
+
+
+class Chat(_ChatBase):
+    """The blocking twin of `AsyncChat`, from `ImageClient.chat`.
+
+    Each send runs on the client's event loop; two threads sending on one chat do not
+    interleave: the second raises `ChatBusyError`.
+    """
+
+    def __init__(self, run: _Run, model: str, **settings: Any):
+        super().__init__(model, **settings)
+        self._run = run
+
+    def send(
+        self,
+        message: ContentsInput,
+        *,
+        images: Sequence[ImageInput] = (),
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        generation_config: GenerationConfig | None = None,
+        system_instruction: str | Content | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> GenerateContentResponse:
+        """Send the next user turn; see `AsyncChat.send`."""
+        return self._run(
+            self._send_with,
+            message,
+            images=images,
+            aspect_ratio=aspect_ratio,
+            image_size=image_size,
+            generation_config=generation_config,
+            system_instruction=system_instruction,
+            safety_settings=safety_settings,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    @classmethod
+    def from_json(cls, data: str | bytes, *, client: ImageClient) -> Chat:
+        """Resume a session saved by `to_json`; see `AsyncChat.from_json`."""
+        state = _parse_state(data)
+        chat = client.chat(state["model"], **state["settings"])
+        chat._restore(state)
+        return chat
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, client: ImageClient) -> Chat:
+        """Resume a session from a file written by `save`; see `AsyncChat.load`."""
+        return cls.from_json(_read(path), client=client)
+
+
+def _split_turns(history: Sequence[Content]) -> tuple[_Turn, ...]:
+    """Group a history into turns, each ending with a model content."""
+    if isinstance(history, Content) or not isinstance(history, Sequence):
+        raise InvalidInputError("history must be a list of Content")
+    turns: list[_Turn] = []
+    user: list[Content] = []
+    for content in history:
+        if not isinstance(content, Content):
+            raise InvalidInputError(f"history items must be Content, not {type(content).__name__}")
+        if content.role == Role.MODEL:
+            turns.append(_Turn(user=tuple(user), reply=content))
+            user = []
+        else:
+            user.append(content)
+    if user:
+        raise InvalidInputError("history must end with a model turn")
+    return tuple(turns)
+
+
+async def _user_turn(
+    client: AsyncImageClient, message: ContentsInput, images: Sequence[ImageInput]
+) -> tuple[Content, ...]:
+    """The new user turn(s): ``message`` then ``images``, files read in a worker thread."""
+    if isinstance(images, str | bytes | os.PathLike) or not isinstance(images, Sequence):
+        raise InvalidInputError("images must be a list of images")
+    loose = (
+        list(message)
+        if isinstance(message, Sequence) and not isinstance(message, str | bytes)
+        else [message]
+    )
+    items = [*loose, *(_image_item(image) for image in images)]
+    limit = max_file_bytes(client.max_request_bytes)
+    return await anyio.to_thread.run_sync(lambda: normalize_contents(items, max_file_bytes=limit))
+
+
+def _image_item(image: ImageInput) -> Part | bytes | bytearray | memoryview | os.PathLike[str]:
+    if isinstance(image, GeneratedImage):
+        return Part.from_bytes(image.data, mime_type=image.mime_type)
+    if isinstance(image, str):
+        return pathlib.Path(image)  # an image given as str is a path, never a prompt
+    if isinstance(image, Part | bytes | bytearray | memoryview | os.PathLike):
+        return image
+    raise InvalidInputError(f"cannot use {type(image).__name__} as an image")
+
+
+def _with_image_options(
+    config: GenerationConfig | None, aspect_ratio: str | None, image_size: str | None
+) -> GenerationConfig | None:
+    if aspect_ratio is None and image_size is None:
+        return config
+    config = config or GenerationConfig()
+    image = config.image_config or ImageConfig()
+    image = attrs.evolve(
+        image,
+        aspect_ratio=aspect_ratio or image.aspect_ratio,
+        image_size=image_size or image.image_size,
+    )
+    return attrs.evolve(config, image_config=image)
+
+
+def _usable_reply(response: GenerateContentResponse) -> Content | None:
+    """The model turn to keep, or None for a blocked, withheld or empty answer."""
+    if response.blocked or response.image_withheld or not response.candidates:
+        return None
+    content = response.candidates[0].content
+    if content is None or not content.parts:
+        return None
+    return content if content.role else attrs.evolve(content, role=Role.MODEL)
+
+
+def _final_images(reply: Content) -> list[GeneratedImage]:
+    return [
+        GeneratedImage(data=p.inline_data.data, declared_mime_type=p.inline_data.mime_type)
+        for p in reply.parts
+        if p.inline_data is not None and p.is_image and not p.thought
+    ]
+
+
+def _add_usage(total: UsageMetadata, usage: UsageMetadata | None) -> UsageMetadata:
+    if usage is None:
+        return total
+    sums: dict[str, Any] = {}
+    for name in _USAGE_COUNTS:
+        a, b = getattr(total, name), getattr(usage, name)
+        sums[name] = None if a is None and b is None else (a or 0) + (b or 0)
+    return attrs.evolve(total, **sums)
+
+
+def _settings_dict(settings: _Settings) -> dict[str, Any]:
+    instruction = settings.system_instruction
+    return {
+        "aspectRatio": settings.aspect_ratio,
+        "imageSize": settings.image_size,
+        "generationConfig": _dict_or_none(settings.generation_config),
+        "systemInstruction": (
+            instruction if isinstance(instruction, str | None) else instruction.to_dict()
+        ),
+        "safetySettings": (
+            None
+            if settings.safety_settings is None
+            else [s.to_dict() for s in settings.safety_settings]
+        ),
+    }
+
+
+def _dict_or_none(value: GenerationConfig | None) -> dict[str, Any] | None:
+    return None if value is None else value.to_dict()
+
+
+def _pack(content: dict[str, Any], images: dict[str, str]) -> dict[str, Any]:
+    """Move every inline image's base64 into ``images`` (by SHA-256), leaving a reference."""
+    for part in content.get("parts", ()):
+        blob = part.get("inlineData")
+        if isinstance(blob, dict) and isinstance(blob.get("data"), str):
+            data = blob["data"]
+            key = hashlib.sha256(data.encode()).hexdigest()
+            images.setdefault(key, data)
+            blob["data"] = {_IMAGE_REF: key}
+    return content
+
+
+def _unpack(content: Any, images: dict[str, Any]) -> Content:
+    if not isinstance(content, dict):
+        raise ChatFileError("a saved turn is not a JSON object")
+    for part in content.get("parts", ()):
+        blob = part.get("inlineData") if isinstance(part, dict) else None
+        data = blob.get("data") if isinstance(blob, dict) else None
+        if isinstance(blob, dict) and isinstance(data, dict):
+            stored = images.get(str(data.get(_IMAGE_REF)))
+            if not isinstance(stored, str):
+                raise ChatFileError(f"a saved turn refers to a missing image {data!r}")
+            blob["data"] = stored
+    return Content.from_dict(content)
+
+
+def _read(path: str | os.PathLike[str]) -> bytes:
+    try:
+        return pathlib.Path(path).read_bytes()
+    except OSError as exc:
+        raise ChatFileError(f"cannot read the chat session {os.fspath(path)!r}: {exc}") from exc
+
+
+def _parse_state(data: str | bytes) -> dict[str, Any]:
+    """Parse a saved session into the arguments of ``client.chat`` and its turns."""
+    try:
+        body = json.loads(data)
+    except ValueError as exc:
+        raise ChatFileError(f"not a saved chat session: {exc}") from None
+    if not isinstance(body, dict) or body.get("format") != consts.CHAT_FORMAT:
+        raise ChatFileError(f"not a saved chat session (no format {consts.CHAT_FORMAT!r})")
+    version = body.get("version")
+    if not isinstance(version, int) or not 1 <= version <= consts.CHAT_FORMAT_VERSION:
+        raise ChatFileError(
+            f"chat session format version {version!r}; this version reads up to "
+            f"{consts.CHAT_FORMAT_VERSION} (upgrade routerhub-images)"
+        )
+    try:
+        return _state(body)
+    except (KeyError, TypeError, AttributeError, ResponseError) as exc:
+        raise ChatFileError(f"a damaged chat session: {exc}") from None
+
+
+def _state(body: dict[str, Any]) -> dict[str, Any]:
+    images = body["images"]
+    settings = body["settings"]
+    instruction = settings.get("systemInstruction")
+    config = settings.get("generationConfig")
+    safety = settings.get("safetySettings")
+    return {
+        "model": str(body["model"]),
+        "settings": {
+            "aspect_ratio": settings.get("aspectRatio"),
+            "image_size": settings.get("imageSize"),
+            "generation_config": None if config is None else GenerationConfig.from_dict(config),
+            "system_instruction": (
+                instruction
+                if isinstance(instruction, str | None)
+                else Content.from_dict(instruction)
+            ),
+            "safety_settings": (
+                None if safety is None else [SafetySetting.from_dict(s) for s in safety]
+            ),
+        },
+        "turns": tuple(
+            _Turn(
+                user=tuple(_unpack(c, images) for c in turn["user"]),
+                reply=_unpack(turn["model"], images),
+            )
+            for turn in body["turns"]
+        ),
+        "usage": UsageMetadata.from_dict(body.get("usage") or {}),
+    }
