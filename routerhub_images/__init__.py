@@ -10,6 +10,7 @@ from ._constants import (
     DEFAULT_BASE_URL,
     DEFAULT_MODEL,
     MAX_REQUEST_BYTES,
+    MAX_VARIATIONS,
     NOT_GIVEN,
     NotGiven,
 )
@@ -75,6 +76,15 @@ from ._models import (
     InvalidModelError,
     ModelInfo,
 )
+from ._policies import CallPolicies
+from ._pricing import (
+    PRICES,
+    CostEstimate,
+    ModelPrice,
+    estimate_cost,
+    model_prices,
+    set_model_price,
+)
 from ._retry import (
     RetryEvent,
     RetryPolicy,
@@ -83,6 +93,7 @@ from ._retry import (
     observe_retries,
     set_instant_retries,
 )
+from ._sizes import ImageOptionsIgnoredWarning, OptionMismatch
 from ._sync import EventLoopBlockedWarning, ImageClient
 from ._transport import Limits, Timeout
 from ._types import (
@@ -105,6 +116,7 @@ from ._types import (
     ThinkingConfig,
     UsageMetadata,
 )
+from ._variations import VariationFailure, Variations, VariationsFailedError
 from ._version import __version__
 
 _setup_logging()
@@ -118,8 +130,10 @@ __all__ = [
     "GEMINI_3_PRO_IMAGE_PREVIEW",
     "IMAGE_SIZES",
     "MAX_REQUEST_BYTES",
+    "MAX_VARIATIONS",
     "MODELS",
     "NOT_GIVEN",
+    "PRICES",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
@@ -129,6 +143,7 @@ __all__ = [
     "Blob",
     "BlockReason",
     "CallInfo",
+    "CallPolicies",
     "Candidate",
     "CitationMetadata",
     "CitationSource",
@@ -136,6 +151,7 @@ __all__ = [
     "ConfigurationError",
     "Content",
     "ContentsInput",
+    "CostEstimate",
     "DeadlineExceededError",
     "ErrorDetails",
     "ErrorInfo",
@@ -155,6 +171,7 @@ __all__ = [
     "ImageConfig",
     "ImageInput",
     "ImageInputError",
+    "ImageOptionsIgnoredWarning",
     "ImageTypeError",
     "InsecureTransportError",
     "InsufficientCreditError",
@@ -170,11 +187,13 @@ __all__ = [
     "Modality",
     "ModalityTokenCount",
     "ModelInfo",
+    "ModelPrice",
     "NoImageError",
     "NotFoundError",
     "NotGiven",
     "NotImplementedAPIError",
     "OperationCancelledError",
+    "OptionMismatch",
     "OutOfRangeError",
     "Part",
     "PermissionDeniedError",
@@ -199,8 +218,14 @@ __all__ = [
     "UnexpectedRedirectError",
     "UnknownAPIError",
     "UsageMetadata",
+    "VariationFailure",
+    "Variations",
+    "VariationsFailedError",
     "__version__",
+    "estimate_cost",
     "instant_retries",
+    "model_prices",
     "observe_retries",
     "set_instant_retries",
+    "set_model_price",
 ]

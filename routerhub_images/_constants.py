@@ -98,3 +98,12 @@ class NotGiven:
 
 NOT_GIVEN = NotGiven()
 """Sentinel for "use the client's default" (so ``timeout=None`` can mean "no timeout")."""
+
+MAX_VARIATIONS = 16
+"""The largest ``n`` of ``generate_image(..., n=...)``: each variation is a billed call."""
+
+RATIO_TOLERANCE = 0.05
+"""How far (relative) an image's width/height may be from the requested aspect ratio."""
+
+SIZE_AREA_TOLERANCE = 0.3
+"""How far (relative) an image's pixel area may be from its image size's nominal area."""

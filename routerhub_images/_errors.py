@@ -78,6 +78,10 @@ class CallInfo:
     """The server's request id header of the last attempt, if it sent one."""
     http_status: int | None = None
     """HTTP status of the last attempt; None when no answer arrived."""
+    reasks: int = 0
+    """Calls made again because an image answer had no image (`CallPolicies.reask_no_image`)."""
+    fallback_model: str | None = None
+    """The model that answered instead of the requested one (`CallPolicies.fallback_models`)."""
 
 
 def _rebuild(cls: type[RouterHubError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
