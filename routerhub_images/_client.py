@@ -209,7 +209,7 @@ class AsyncImageClient:
             raise InvalidInputError(
                 f"policies must be a CallPolicies, not {type(policies).__name__}"
             )
-        self.policies = policies or CallPolicies()
+        self._policies = policies or CallPolicies()
         self.max_request_bytes = _checked_max_bytes(max_request_bytes)
         url = base_url or os.environ.get(consts.BASE_URL_ENV) or consts.DEFAULT_BASE_URL
         self.base_url = check_base_url(url, allow_insecure=allow_insecure_http)
@@ -332,7 +332,7 @@ class AsyncImageClient:
             other: attrs.evolve(
                 request, generation_config=self._checked_config(other, generation_config)
             )
-            for other in self.policies.fallback_models
+            for other in self._policies.fallback_models
             if other != name
         }
 
@@ -342,7 +342,7 @@ class AsyncImageClient:
             return _with_option_check(response, sent.generation_config, model_name)
 
         return await run_with_policies(
-            send, name, self.policies, wants_image=_wants_image(request.generation_config)
+            send, name, self._policies, wants_image=_wants_image(request.generation_config)
         )
 
     @overload

@@ -196,7 +196,7 @@ class ImageClient:
             allow_insecure_http=allow_insecure_http,
             strict_options=self._settings.strict_options,
             max_request_bytes=self._settings.max_request_bytes,
-            policies=self._settings.policies,
+            policies=self._settings._policies,
         )
         self._runner = Runner(factory)
         self._finalizer = weakref.finalize(self, _finalize, self._runner)
