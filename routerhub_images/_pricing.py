@@ -94,7 +94,8 @@ PRICES: Mapping[str, ModelPrice] = types.MappingProxyType(_DEFAULTS)
 """Google's published prices by canonical model name, as shipped (read-only).
 
 Source: https://ai.google.dev/gemini-api/docs/pricing (standard, non-batch tier), read on
-2026-12-03. Gemini 2.5 Flash Image has no text output price there (``None``).
+2026-12-03 as quoted by pages citing it (the page itself could not be fetched). No text
+output price was found for Gemini 2.5 Flash Image (``None``: those tokens go unpriced).
 """
 
 
