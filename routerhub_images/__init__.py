@@ -12,6 +12,7 @@ from ._constants import (
     DEFAULT_BASE_URL,
     DEFAULT_MODEL,
     MAX_REQUEST_BYTES,
+    MAX_VARIATIONS,
     NOT_GIVEN,
     NotGiven,
 )
@@ -68,6 +69,7 @@ from ._errors import (
     UnavailableError,
     UnexpectedRedirectError,
     UnknownAPIError,
+    VariationsFailedError,
 )
 from ._images import GeneratedImage
 from ._logging import setup_from_env as _setup_logging
@@ -80,6 +82,15 @@ from ._models import (
     MODELS,
     ModelInfo,
 )
+from ._policies import CallPolicies
+from ._pricing import (
+    PRICES,
+    CostEstimate,
+    ModelPrice,
+    estimate_cost,
+    model_prices,
+    set_model_price,
+)
 from ._retry import (
     RetryEvent,
     RetryPolicy,
@@ -87,6 +98,7 @@ from ._retry import (
     instant_retries,
     observe_retries,
 )
+from ._sizes import ImageOptionsIgnoredWarning, OptionMismatch
 from ._sync import EventLoopBlockedWarning, ImageClient
 from ._types import (
     Blob,
@@ -109,6 +121,7 @@ from ._types import (
     ThinkingConfig,
     UsageMetadata,
 )
+from ._variations import VariationFailure, Variations
 from ._version import __version__
 
 _setup_logging()
@@ -122,8 +135,10 @@ __all__ = [
     "GEMINI_3_PRO_IMAGE_PREVIEW",
     "IMAGE_SIZES",
     "MAX_REQUEST_BYTES",
+    "MAX_VARIATIONS",
     "MODELS",
     "NOT_GIVEN",
+    "PRICES",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
@@ -134,6 +149,7 @@ __all__ = [
     "Blob",
     "BlockReason",
     "CallInfo",
+    "CallPolicies",
     "Candidate",
     "Chat",
     "ChatBusyError",
@@ -144,6 +160,7 @@ __all__ = [
     "ConfigurationError",
     "Content",
     "ContentsInput",
+    "CostEstimate",
     "DeadlineExceededError",
     "ErrorDetails",
     "ErrorInfo",
@@ -163,6 +180,7 @@ __all__ = [
     "ImageConfig",
     "ImageInput",
     "ImageInputError",
+    "ImageOptionsIgnoredWarning",
     "ImageTypeError",
     "InsecureTransportError",
     "InsufficientCreditError",
@@ -178,11 +196,13 @@ __all__ = [
     "Modality",
     "ModalityTokenCount",
     "ModelInfo",
+    "ModelPrice",
     "NoImageError",
     "NotFoundError",
     "NotGiven",
     "NotImplementedAPIError",
     "OperationCancelledError",
+    "OptionMismatch",
     "OutOfRangeError",
     "Part",
     "PermissionDeniedError",
@@ -207,7 +227,13 @@ __all__ = [
     "UnexpectedRedirectError",
     "UnknownAPIError",
     "UsageMetadata",
+    "VariationFailure",
+    "Variations",
+    "VariationsFailedError",
     "__version__",
+    "estimate_cost",
     "instant_retries",
+    "model_prices",
     "observe_retries",
+    "set_model_price",
 ]

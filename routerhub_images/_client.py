@@ -10,7 +10,7 @@ import functools
 import logging
 import os
 from collections.abc import Awaitable, Mapping, Sequence
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 import anyio
 import attrs
@@ -42,7 +42,9 @@ from ._errors import (
 from ._http import AsyncHTTPClient, ConnectionPools, HTTPAnswer
 from ._images import GeneratedImage, max_file_bytes
 from ._models import MODELS, check_image_options, normalize_model_name
+from ._policies import CallPolicies, run_with_policies
 from ._retry import Cooldown, RetryPolicy, call_with_retries
+from ._sizes import option_mismatches, warn_mismatches
 from ._types import (
     Content,
     ContentsInput,
@@ -54,6 +56,7 @@ from ._types import (
     SafetySetting,
     normalize_contents,
 )
+from ._variations import Variations, check_n, run_variations
 
 __all__ = ["AsyncImageClient", "ImageInput"]
 
@@ -161,6 +164,8 @@ class AsyncImageClient:
             service's published inline-data limit, `MAX_REQUEST_BYTES`); a larger one
             is an `InvalidInputError` before sending, and image files are read only
             up to the size whose base64 fits. ``None`` for no limit.
+        policies: Opt-in extra calls (`CallPolicies`): ask again after an answer
+            without an image, fall back to other models. None makes none (each is billed).
 
     Raises:
         MissingAPIKeyError: No key passed and ``$ROUTERHUB_API_KEY`` is unset, or a
@@ -168,7 +173,7 @@ class AsyncImageClient:
         InsecureTransportError: ``http://`` to a remote host without opt-in.
         ConfigurationError: ``base_url`` is not a plain http(s) URL, or carries
             credentials (``user:pw@``).
-        InvalidInputError: a bad ``auth``, ``timeout``, ``max_retries``,
+        InvalidInputError: a bad ``auth``, ``timeout``, ``max_retries``, ``policies``,
             ``transport``, ``limits``, ``default_headers``, ``max_response_bytes`` or
             ``max_request_bytes``, or ``limits`` with an ``http_client`` or a transport
             object (whose pools have their own).
@@ -194,8 +199,14 @@ class AsyncImageClient:
         allow_insecure_http: bool = False,
         strict_options: bool = True,
         max_request_bytes: int | None = consts.MAX_REQUEST_BYTES,
+        policies: CallPolicies | None = None,
     ):
         self._key = _resolve_key(api_key)
+        if policies is not None and not isinstance(policies, CallPolicies):
+            raise InvalidInputError(
+                f"policies must be a CallPolicies, not {type(policies).__name__}"
+            )
+        self._policies = policies or CallPolicies()
         self.max_request_bytes = _checked_max_bytes(max_request_bytes)
         url = base_url or os.environ.get(consts.BASE_URL_ENV) or consts.DEFAULT_BASE_URL
         self.base_url = check_base_url(url, allow_insecure=allow_insecure_http)
@@ -305,7 +316,23 @@ class AsyncImageClient:
             cached_content=cached_content,
             extra=_extra_body(extra_body),
         )
-        return await self._send(name, request, timeout=timeout, max_retries=max_retries)
+        # Each fallback model's options are checked now, before anything is sent.
+        requests = {name: request} | {
+            other: attrs.evolve(
+                request, generation_config=self._checked_config(other, generation_config)
+            )
+            for other in self._policies.fallback_models
+            if other != name
+        }
+
+        async def send(model_name: str) -> GenerateContentResponse:
+            sent = requests[model_name]
+            response = await self._send(model_name, sent, timeout=timeout, max_retries=max_retries)
+            return _with_option_check(response, sent.generation_config, model_name)
+
+        return await run_with_policies(
+            send, name, self._policies, wants_image=_wants_image(request.generation_config)
+        )
 
     def chat(
         self,
@@ -343,6 +370,7 @@ class AsyncImageClient:
             history=history,
         )
 
+    @overload
     async def generate_image(
         self,
         prompt: str,
@@ -358,7 +386,48 @@ class AsyncImageClient:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> GenerateContentResponse:
+        n: None = None,
+        require_all: bool = False,
+    ) -> GenerateContentResponse: ...
+
+    @overload
+    async def generate_image(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        seed: int | None = None,
+        temperature: float | None = None,
+        text_only: bool = False,
+        system_instruction: str | Content | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        n: int,
+        require_all: bool = False,
+    ) -> Variations: ...
+
+    async def generate_image(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        seed: int | None = None,
+        temperature: float | None = None,
+        text_only: bool = False,
+        system_instruction: str | Content | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        n: int | None = None,
+        require_all: bool = False,
+    ) -> GenerateContentResponse | Variations:
         """Generate an image from a text prompt; images are in ``response.images``.
 
         Args:
@@ -375,11 +444,41 @@ class AsyncImageClient:
                 `generate_content` (e.g. ``{"tools": [{"googleSearch": {}}]}``).
             timeout: Per-call timeout override.
             max_retries: Per-call retry override.
+            n: Make this many variations (1 to `MAX_VARIATIONS`) as concurrent calls and
+                return them as one `Variations`; a ``seed`` becomes ``seed, seed + 1,
+                ...``. None (the default) makes one call and returns its response.
+            require_all: With ``n``, raise when any variation fails (the others are
+                cancelled) instead of only when all do.
+
+        Returns:
+            The `GenerateContentResponse`, or with ``n`` the `Variations`.
 
         Raises:
             InvalidInputError: empty prompt or unsupported options (before sending).
             APIStatusError, APIConnectionError, ResponseError: as `generate_content`.
+            VariationsFailedError: with ``n``, no variation returned an image (or one
+                failed with ``require_all``).
         """
+        if n is not None:
+            return await run_variations(
+                lambda variation_seed: self.generate_image(
+                    prompt,
+                    model=model,
+                    aspect_ratio=aspect_ratio,
+                    image_size=image_size,
+                    seed=variation_seed,
+                    temperature=temperature,
+                    text_only=text_only,
+                    system_instruction=system_instruction,
+                    safety_settings=safety_settings,
+                    extra_body=extra_body,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                ),
+                check_n(n),
+                seed=seed,
+                require_all=require_all,
+            )
         return await self.generate_content(
             model,
             _prompt_part(prompt),
@@ -392,6 +491,46 @@ class AsyncImageClient:
             timeout=timeout,
             max_retries=max_retries,
         )
+
+    @overload
+    async def edit_image(
+        self,
+        image: ImageInput | Sequence[ImageInput],
+        prompt: str,
+        *,
+        model: str | None = None,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        seed: int | None = None,
+        temperature: float | None = None,
+        system_instruction: str | Content | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        n: None = None,
+        require_all: bool = False,
+    ) -> GenerateContentResponse: ...
+
+    @overload
+    async def edit_image(
+        self,
+        image: ImageInput | Sequence[ImageInput],
+        prompt: str,
+        *,
+        model: str | None = None,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        seed: int | None = None,
+        temperature: float | None = None,
+        system_instruction: str | Content | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        n: int,
+        require_all: bool = False,
+    ) -> Variations: ...
 
     async def edit_image(
         self,
@@ -408,7 +547,9 @@ class AsyncImageClient:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> GenerateContentResponse:
+        n: int | None = None,
+        require_all: bool = False,
+    ) -> GenerateContentResponse | Variations:
         """Edit (or combine) images following a text prompt.
 
         Args:
@@ -425,6 +566,8 @@ class AsyncImageClient:
             extra_body: As in `generate_image`.
             timeout: As in `generate_image`.
             max_retries: As in `generate_image`.
+            n: As in `generate_image`: this many edits, returned as `Variations`.
+            require_all: As in `generate_image`.
 
         Raises:
             ImageInputError: missing file, not a regular file, a file over the size
@@ -432,8 +575,27 @@ class AsyncImageClient:
             InvalidInputError: empty prompt, unsupported options, an image of another
                 type, or a request over ``max_request_bytes``.
             APIStatusError, APIConnectionError, ResponseError: as `generate_content`.
+            VariationsFailedError: as `generate_image`.
         """
         parts = [_prompt_part(prompt), *[await self._image_part(i) for i in _image_list(image)]]
+        if n is not None:
+            return await run_variations(
+                lambda variation_seed: self.generate_content(
+                    model,
+                    parts,
+                    generation_config=_image_config(
+                        aspect_ratio, image_size, variation_seed, temperature
+                    ),
+                    safety_settings=safety_settings,
+                    system_instruction=system_instruction,
+                    extra_body=extra_body,
+                    timeout=timeout,
+                    max_retries=max_retries,
+                ),
+                check_n(n),
+                seed=seed,
+                require_all=require_all,
+            )
         return await self.generate_content(
             model,
             parts,
@@ -528,6 +690,28 @@ async def _within_deadline(call: Awaitable[T], deadline: float | None) -> T:
             f"the call's {deadline:g} s budget (RetryPolicy.deadline) ran out",
             phase="deadline",
         ) from None
+
+
+def _wants_image(config: GenerationConfig | None) -> bool:
+    """Whether a request asks for images (the server's default modalities include them)."""
+    modalities = None if config is None else config.response_modalities
+    return modalities is None or any(m.upper() == "IMAGE" for m in modalities)
+
+
+def _with_option_check(
+    response: GenerateContentResponse, config: GenerationConfig | None, model: str
+) -> GenerateContentResponse:
+    """Record (and warn about) requested image options the returned images ignore."""
+    image = None if config is None else config.image_config
+    if image is None:
+        return response
+    mismatches = option_mismatches(
+        response.images, aspect_ratio=image.aspect_ratio, image_size=image.image_size
+    )
+    if not mismatches:
+        return response
+    warn_mismatches(mismatches, model)
+    return attrs.evolve(response, option_mismatches=mismatches)
 
 
 def _with_max_retries(policy: RetryPolicy, max_retries: int | None) -> RetryPolicy:

@@ -102,3 +102,12 @@ CHAT_FORMAT = "routerhub-images/chat"
 
 CHAT_FORMAT_VERSION = 1
 """The version of the saved chat format this library writes (and the newest it reads)."""
+
+MAX_VARIATIONS = 16
+"""The largest ``n`` of ``generate_image(..., n=...)``: each variation is a billed call."""
+
+RATIO_TOLERANCE = 0.05
+"""How far (relative) an image's width/height may be from the requested aspect ratio."""
+
+SIZE_AREA_TOLERANCE = 0.3
+"""How far (relative) an image's pixel area may be from its image size's nominal area."""

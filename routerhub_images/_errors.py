@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import httpx
 
     from ._types import CallInfo
+    from ._variations import Variations
 
 __all__ = [
     "APIConnectionError",
@@ -67,6 +68,7 @@ __all__ = [
     "UnexpectedRedirectError",
     "UnknownAPIError",
     "UnknownFieldsError",
+    "VariationsFailedError",
     "api_error_from_http",
     "one_line",
     "redactor",
@@ -714,3 +716,15 @@ class ChatBusyError(RouterHubError, RuntimeError):
 
 class ChatFileError(InvalidInputError):
     """A saved chat session cannot be read: not JSON, another format, or a newer version."""
+
+
+class VariationsFailedError(RouterHubError):
+    """No variation returned an image, or one failed under ``require_all=True``.
+
+    Attributes:
+        variations: What came back, with ``failures`` saying why each failed.
+    """
+
+    def __init__(self, message: str, *, variations: Variations):
+        super().__init__(message)
+        self.variations = variations

@@ -17,13 +17,14 @@ import sys
 import warnings
 import weakref
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, overload
 
 from . import _constants as consts
 from ._chat import Chat
 from ._client import AsyncImageClient, AuthStyle, ImageInput
 from ._config import Limits, TimeoutTypes, TransportChoice
 from ._constants import NOT_GIVEN, NotGiven
+from ._policies import CallPolicies
 from ._portal import Runner
 from ._retry import RetryPolicy
 from ._types import (
@@ -33,12 +34,15 @@ from ._types import (
     GenerationConfig,
     SafetySetting,
 )
+from ._variations import Variations
 
 __all__ = ["EventLoopBlockedWarning", "ImageClient"]
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
 _F = TypeVar("_F", bound=Callable[..., object])
+_Either = Callable[..., Coroutine[Any, Any, GenerateContentResponse | Variations]]
+"""An overloaded image method, forwarded with ``n`` of either kind."""
 
 CLOSE_AT_EXIT_TIMEOUT = 5.0
 """Seconds an unclosed client may take to shut down when collected or at interpreter
@@ -154,6 +158,7 @@ class ImageClient:
         allow_insecure_http: bool = False,
         strict_options: bool = True,
         max_request_bytes: int | None = consts.MAX_REQUEST_BYTES,
+        policies: CallPolicies | None = None,
     ):
         # Validates every argument now, in the caller's thread; its pools are made on the
         # loop that first uses them, the portal's.
@@ -172,6 +177,7 @@ class ImageClient:
             allow_insecure_http=allow_insecure_http,
             strict_options=strict_options,
             max_request_bytes=max_request_bytes,
+            policies=policies,
         )
         self._runner = Runner(self._client)
         self._finalizer = weakref.finalize(self, _finalize, self._runner)
@@ -307,6 +313,46 @@ class ImageClient:
             max_retries=max_retries,
         )
 
+    @overload
+    def generate_image(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        seed: int | None = None,
+        temperature: float | None = None,
+        text_only: bool = False,
+        system_instruction: str | Content | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        n: None = None,
+        require_all: bool = False,
+    ) -> GenerateContentResponse: ...
+
+    @overload
+    def generate_image(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        seed: int | None = None,
+        temperature: float | None = None,
+        text_only: bool = False,
+        system_instruction: str | Content | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        n: int,
+        require_all: bool = False,
+    ) -> Variations: ...
+
     @_same_doc(AsyncImageClient.generate_image)
     def generate_image(
         self,
@@ -323,10 +369,13 @@ class ImageClient:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> GenerateContentResponse:
+        n: int | None = None,
+        require_all: bool = False,
+    ) -> GenerateContentResponse | Variations:
         """Generate an image from a prompt; see `AsyncImageClient.generate_image`."""
+        generate: _Either = AsyncImageClient.generate_image
         return self._call(
-            AsyncImageClient.generate_image,
+            generate,
             prompt,
             model=model,
             aspect_ratio=aspect_ratio,
@@ -339,7 +388,49 @@ class ImageClient:
             extra_body=extra_body,
             timeout=timeout,
             max_retries=max_retries,
+            n=n,
+            require_all=require_all,
         )
+
+    @overload
+    def edit_image(
+        self,
+        image: ImageInput | Sequence[ImageInput],
+        prompt: str,
+        *,
+        model: str | None = None,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        seed: int | None = None,
+        temperature: float | None = None,
+        system_instruction: str | Content | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        n: None = None,
+        require_all: bool = False,
+    ) -> GenerateContentResponse: ...
+
+    @overload
+    def edit_image(
+        self,
+        image: ImageInput | Sequence[ImageInput],
+        prompt: str,
+        *,
+        model: str | None = None,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        seed: int | None = None,
+        temperature: float | None = None,
+        system_instruction: str | Content | None = None,
+        safety_settings: Sequence[SafetySetting] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        n: int,
+        require_all: bool = False,
+    ) -> Variations: ...
 
     @_same_doc(AsyncImageClient.edit_image)
     def edit_image(
@@ -357,10 +448,13 @@ class ImageClient:
         extra_body: Mapping[str, Any] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
-    ) -> GenerateContentResponse:
+        n: int | None = None,
+        require_all: bool = False,
+    ) -> GenerateContentResponse | Variations:
         """Edit images following a prompt; see `AsyncImageClient.edit_image`."""
+        edit: _Either = AsyncImageClient.edit_image
         return self._call(
-            AsyncImageClient.edit_image,
+            edit,
             image,
             prompt,
             model=model,
@@ -373,4 +467,6 @@ class ImageClient:
             extra_body=extra_body,
             timeout=timeout,
             max_retries=max_retries,
+            n=n,
+            require_all=require_all,
         )

@@ -26,6 +26,8 @@ from ._images import (
     read_image_file,
     sniff_mime_type,
 )
+from ._pricing import CostEstimate, estimate_cost
+from ._sizes import OptionMismatch
 
 DEFAULT_MAX_FILE_BYTES = max_file_bytes(consts.MAX_REQUEST_BYTES)
 """The largest image file read by default: its base64 fits in `MAX_REQUEST_BYTES`."""
@@ -49,6 +51,10 @@ class CallInfo:
     """The server's request id header of the last attempt, if it sent one."""
     http_status: int | None = None
     """HTTP status of the last attempt; None when no answer arrived."""
+    reasks: int = 0
+    """Calls made again because an image answer had no image (`CallPolicies.reask_no_image`)."""
+    fallback_model: str | None = None
+    """The model that answered instead of the requested one (`CallPolicies.fallback_models`)."""
 
 
 class WireModel:
@@ -521,6 +527,38 @@ class UsageMetadata(WireModel):
     )
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
+    def prompt_tokens_of(self, modality: str) -> int:
+        """Prompt tokens of one modality (``"TEXT"``, ``"IMAGE"``, ...); 0 when unreported."""
+        return _tokens_of(self.prompt_tokens_details, modality)
+
+    def candidates_tokens_of(self, modality: str) -> int:
+        """Output tokens of one modality (``"TEXT"``, ``"IMAGE"``, ...); 0 when unreported."""
+        return _tokens_of(self.candidates_tokens_details, modality)
+
+    @property
+    def image_tokens(self) -> int:
+        """Output tokens billed for images (``candidatesTokensDetails`` IMAGE)."""
+        return self.candidates_tokens_of("IMAGE")
+
+    @property
+    def text_tokens(self) -> int:
+        """Output tokens billed for text (``candidatesTokensDetails`` TEXT)."""
+        return self.candidates_tokens_of("TEXT")
+
+    @property
+    def thinking_tokens(self) -> int:
+        """Tokens spent thinking (``thoughtsTokenCount``), billed as output; 0 when unset."""
+        return self.thoughts_token_count or 0
+
+    @property
+    def cached_tokens(self) -> int:
+        """Prompt tokens served from a cache (``cachedContentTokenCount``); 0 when unset."""
+        return self.cached_content_token_count or 0
+
+
+def _tokens_of(details: Iterable[ModalityTokenCount], modality: str) -> int:
+    return sum(d.token_count or 0 for d in details if d.modality == modality)
+
 
 @attrs.frozen(kw_only=True)
 class GenerateContentResponse(WireModel):
@@ -541,6 +579,15 @@ class GenerateContentResponse(WireModel):
         default=None, eq=False, repr=False, metadata={_wire.WIRE_METADATA_KEY: False}
     )
     """Attempts, waits and request id of the call; not part of the wire format."""
+    option_mismatches: tuple[OptionMismatch, ...] = attrs.field(
+        default=(), eq=False, repr=False, metadata={_wire.WIRE_METADATA_KEY: False}
+    )
+    """Requested image options the returned images do not match (see `OptionMismatch`)."""
+
+    @property
+    def cost(self) -> CostEstimate | None:
+        """The estimated cost of this answer from the price table (`estimate_cost`)."""
+        return estimate_cost(self.usage_metadata, self.model_version)
 
     @property
     def parts(self) -> tuple[Part, ...]:

@@ -15,6 +15,7 @@ from routerhub_images import (
     AsyncImageClient,
     ChatBusyError,
     ChatFileError,
+    ImageOptionsIgnoredWarning,
     InvalidArgumentError,
     InvalidInputError,
     instant_retries,
@@ -99,7 +100,8 @@ async def test_json_round_trip_keeps_turns_and_signatures(
     """from_json(to_json()) gives back the same history, signatures and unknown fields."""
     mock.post(URL).mock(return_value=httpx.Response(200, json=_answer()))
     chat = client.chat(MODEL, aspect_ratio="16:9")
-    await chat.send("a lighthouse")
+    with pytest.warns(ImageOptionsIgnoredWarning):  # the canned image is not 16:9
+        await chat.send("a lighthouse")
     resumed = AsyncChat.from_json(chat.to_json(), client=client)
     assert resumed.history == chat.history
     assert resumed.history[1].to_dict() == _answer()["candidates"][0]["content"]

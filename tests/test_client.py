@@ -43,6 +43,7 @@ from routerhub_images import (
     Content,
     GenerationConfig,
     ImageConfig,
+    ImageOptionsIgnoredWarning,
     InsufficientCreditError,
     InvalidInputError,
     InvalidModelError,
@@ -120,9 +121,11 @@ async def test_generate_image_sends_image_options(
 ) -> None:
     """generate_image puts aspect ratio, size and seed in generationConfig."""
     route = mock.post(f"/v1beta/models/{OTHER_MODEL}:generateContent").mock(return_value=ok())
-    response = await mocked_client.generate_image(
-        "a red fox", model=OTHER_MODEL, aspect_ratio="16:9", image_size="2k", seed=7
-    )
+    # The canned answer is a 4x4 PNG: not the 16:9 2K image asked for.
+    with pytest.warns(ImageOptionsIgnoredWarning):
+        response = await mocked_client.generate_image(
+            "a red fox", model=OTHER_MODEL, aspect_ratio="16:9", image_size="2k", seed=7
+        )
     assert len(response.images) == 1
     body = sent_json(route.calls.last.request)
     assert body["generationConfig"] == {

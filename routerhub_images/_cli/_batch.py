@@ -243,8 +243,14 @@ def print_summary(console: Console, summary: BatchSummary, out_dir: pathlib.Path
     table.add_row("images written", str(summary.images_written))
     table.add_row("requests (retries)", f"{summary.requests} ({summary.retries})")
     table.add_row("tokens", f"{summary.total_tokens:,}")
+    table.add_row(
+        "tokens out: image / text / thinking",
+        f"{summary.image_tokens:,} / {summary.text_tokens:,} / {summary.thinking_tokens:,}",
+    )
+    cost = summary.estimated_cost_usd
+    table.add_row("estimated cost", "unknown" if cost is None else f"${cost:.4f}")
     table.add_row("time", f"{summary.elapsed_seconds:.1f} s")
-    table.add_row("rate", f"{summary.ok_per_minute:.1f} images/min")
+    table.add_row("rate", f"{summary.images_per_minute:.1f} images/min")
     if summary.redone:
         table.add_row("[yellow]redone (files missing or changed)", str(summary.redone))
     for status, count in sorted(summary.failures_by_status.items()):

@@ -12,9 +12,10 @@ from typing import Any
 
 import click
 
-from routerhub_images._constants import DEFAULT_MODEL
+from routerhub_images._constants import DEFAULT_MODEL, MAX_VARIATIONS
 from routerhub_images._images import _EXTENSIONS, GeneratedImage
 from routerhub_images._types import GenerateContentResponse
+from routerhub_images._variations import Variations
 
 from ._context import CliState, warn_if_unknown_model
 from ._errors import APIError, InputError
@@ -95,6 +96,13 @@ def image_options(command: Callable[..., None]) -> Callable[..., None]:
 @click.argument("prompt")
 @image_options
 @click.option("--text-only", is_flag=True, help="Ask for text only; nothing is saved.")
+@click.option(
+    "-n",
+    "count",
+    type=click.IntRange(1, MAX_VARIATIONS),
+    help="Make N variations at once (N calls, each billed; --seed S gives S, S+1, ...); "
+    "the images are saved numbered, NAME-1.png, NAME-2.png, ...",
+)
 @click.pass_obj
 def generate(
     state: CliState,
@@ -104,6 +112,7 @@ def generate(
     output: str | None,
     force: bool,
     text_only: bool,
+    count: int | None,
     options: ImageOptions,
 ) -> None:
     """Generate an image from PROMPT and save it to -o/--output.
@@ -112,8 +121,25 @@ def generate(
     """
     if text_only and output is not None:
         raise click.UsageError("--text-only saves nothing: it cannot be used with -o/--output.")
+    if text_only and count is not None:
+        raise click.UsageError("--text-only saves nothing: it cannot be used with -n.")
     target = None if text_only else _checked_output(output, force=force)
     _prepare(state, options)
+    if count is not None and target is not None:
+        variations = state.run(
+            lambda client: client.generate_image(
+                prompt,
+                model=options.model,
+                aspect_ratio=options.aspect_ratio,
+                image_size=options.image_size,
+                seed=options.seed,
+                temperature=options.temperature,
+                system_instruction=options.system,
+                n=count,
+            )
+        )
+        _save_variations(variations, target, force=force)
+        return
     response = state.run(
         lambda client: client.generate_image(
             prompt,
@@ -258,9 +284,24 @@ def _save_all(
     """Print the text, save every final image and print where each went."""
     if response.text:
         click.echo(printable(response.text))
-    images = state.guard(response.require_images)
+    _save_images(state.guard(response.require_images), output, force=force)
+
+
+def _save_variations(variations: Variations, output: pathlib.Path, *, force: bool) -> None:
+    """Say which variations failed (on stderr), then save every image, numbered."""
+    for failure in variations.failures:
+        message = printable(str(failure.error))
+        click.echo(f"warning: variation {failure.index + 1} failed: {message}", err=True)
+    _save_images(variations.images, output, force=force, numbered=len(variations.seeds) > 1)
+
+
+def _save_images(
+    images: list[GeneratedImage], output: pathlib.Path, *, force: bool, numbered: bool = False
+) -> None:
+    """Save each image (numbered when there are several) and print where it went."""
     for index, image in enumerate(images, start=1):
-        path = target_path(output, image, index=index, count=len(images))
+        count = max(len(images), 2 if numbered else 1)
+        path = target_path(output, image, index=index, count=count)
         _check_overwrite(path, force=force)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -82,11 +82,27 @@ class ImageFile:
 
 @attrs.frozen(kw_only=True)
 class TokenUsage:
-    """Tokens billed for a call, from the answer's ``usageMetadata`` (0 when absent)."""
+    """Tokens billed for a call, from the answer's ``usageMetadata`` (0 when absent).
+
+    Attributes:
+        image_tokens: Output image tokens (``candidatesTokensDetails`` IMAGE).
+        text_tokens: Output text tokens (``candidatesTokensDetails`` TEXT).
+        thinking_tokens: ``thoughtsTokenCount``.
+        prompt_image_tokens: Prompt image tokens (``promptTokensDetails`` IMAGE).
+        cached_tokens: ``cachedContentTokenCount``.
+        estimated_cost_usd: The answer's estimated cost in USD (a decimal string, from
+            the price table; see ``GenerateContentResponse.cost``), None when unpriced.
+    """
 
     prompt_tokens: int = 0
     candidates_tokens: int = 0
     total_tokens: int = 0
+    image_tokens: int = 0
+    text_tokens: int = 0
+    thinking_tokens: int = 0
+    prompt_image_tokens: int = 0
+    cached_tokens: int = 0
+    estimated_cost_usd: str | None = None
 
 
 @attrs.frozen(kw_only=True)

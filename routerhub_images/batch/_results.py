@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import pathlib
 from collections.abc import Mapping
 from typing import Literal
@@ -157,6 +158,11 @@ class BatchSummary:
         prompt_tokens: ``promptTokenCount`` summed over this run's answers.
         candidates_tokens: ``candidatesTokenCount`` summed.
         total_tokens: ``totalTokenCount`` summed.
+        image_tokens: Output image tokens summed.
+        text_tokens: Output text tokens summed.
+        thinking_tokens: Thinking tokens summed.
+        estimated_cost_usd: The estimated cost of this run's answers in USD (from the
+            price table; an estimate, not a bill), None when none could be priced.
         failures_by_status: Failed jobs by HTTP code and Google status
             (``"429 RESOURCE_EXHAUSTED"``), or by exception type for failures without
             an error answer (``PromptBlockedError``, ``APITimeoutError``).
@@ -186,11 +192,22 @@ class BatchSummary:
     elapsed_seconds: float
     stopped_reason: str | None = None
     redone: int = 0
+    image_tokens: int = 0
+    text_tokens: int = 0
+    thinking_tokens: int = 0
+    estimated_cost_usd: decimal.Decimal | None = None
 
     @property
     def requests_per_minute(self) -> float:
         """HTTP attempts per minute achieved over the run."""
         return self.requests * 60.0 / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
+
+    @property
+    def images_per_minute(self) -> float:
+        """Image files written per minute over the run."""
+        if self.elapsed_seconds <= 0:
+            return 0.0
+        return self.images_written * 60.0 / self.elapsed_seconds
 
     @property
     def ok_per_minute(self) -> float:

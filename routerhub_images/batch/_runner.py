@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import decimal
 import functools
 import logging
 import os
@@ -213,6 +214,10 @@ class _Tally:
     prompt_tokens: int = 0
     candidates_tokens: int = 0
     total_tokens: int = 0
+    image_tokens: int = 0
+    text_tokens: int = 0
+    thinking_tokens: int = 0
+    cost: decimal.Decimal | None = None
     requests: int = 0
     retries: int = 0
     congestion: int = 0
@@ -424,6 +429,12 @@ class _Run:
             tally.prompt_tokens += result.usage.prompt_tokens
             tally.candidates_tokens += result.usage.candidates_tokens
             tally.total_tokens += result.usage.total_tokens
+            tally.image_tokens += result.usage.image_tokens
+            tally.text_tokens += result.usage.text_tokens
+            tally.thinking_tokens += result.usage.thinking_tokens
+            if result.usage.estimated_cost_usd is not None:
+                cost = decimal.Decimal(result.usage.estimated_cost_usd)
+                tally.cost = cost if tally.cost is None else tally.cost + cost
         if result.error is None:
             tally.ok += 1
             tally.images += len(result.files)
@@ -462,6 +473,10 @@ class _Run:
             prompt_tokens=tally.prompt_tokens,
             candidates_tokens=tally.candidates_tokens,
             total_tokens=tally.total_tokens,
+            image_tokens=tally.image_tokens,
+            text_tokens=tally.text_tokens,
+            thinking_tokens=tally.thinking_tokens,
+            estimated_cost_usd=tally.cost,
             failures_by_status=dict(tally.failures),
             requests=tally.requests,
             retries=tally.retries,
@@ -486,10 +501,17 @@ def _usage(response: GenerateContentResponse | None) -> TokenUsage | None:
     metadata = response.usage_metadata if response is not None else None
     if metadata is None:
         return None
+    cost = response.cost if response is not None else None
     return TokenUsage(
         prompt_tokens=metadata.prompt_token_count or 0,
         candidates_tokens=metadata.candidates_token_count or 0,
         total_tokens=metadata.total_token_count or 0,
+        image_tokens=metadata.image_tokens,
+        text_tokens=metadata.text_tokens,
+        thinking_tokens=metadata.thinking_tokens,
+        prompt_image_tokens=metadata.prompt_tokens_of("IMAGE"),
+        cached_tokens=metadata.cached_tokens,
+        estimated_cost_usd=None if cost is None else str(cost.usd),
     )
 
 

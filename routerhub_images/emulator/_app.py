@@ -26,7 +26,7 @@ from ._errors import (
 from ._faults import Fault, FaultScript, TokenBucket
 from ._log import LoggedRequest, RequestLog
 from ._request import parse_request, resolve_model
-from ._responses import answer
+from ._responses import answer, reshape
 from ._signatures import signing_key
 
 Scope = MutableMapping[str, Any]
@@ -265,6 +265,8 @@ def _status_response(fault: Fault) -> _Response:
 
 def _corrupt(result: dict[str, Any], fault: Fault) -> _Response:
     """Apply a fault that damages a successful answer."""
+    if fault.kind in ("wrong_size", "text_only"):
+        return _json_response(200, reshape(result, fault))
     if fault.kind == "bad_base64":
         for candidate in result.get("candidates", []):
             for part in candidate.get("content", {}).get("parts", []):

@@ -19,6 +19,8 @@ FAULT_KINDS = (
     "truncated_json",
     "bad_base64",
     "delay",
+    "wrong_size",
+    "text_only",
 )
 """Every kind of scripted fault."""
 
@@ -39,6 +41,8 @@ class Fault:
         quota_id: ``quotaId`` of the ``QuotaFailure`` detail of a 429.
         details: ``error.details`` sent verbatim instead of the ones derived above.
         seconds: How long a ``delay`` fault stalls before answering normally.
+        width: Pixel width of a ``wrong_size`` image.
+        height: Pixel height of a ``wrong_size`` image.
     """
 
     kind: str
@@ -48,6 +52,8 @@ class Fault:
     quota_id: str | None = None
     details: tuple[dict[str, Any], ...] | None = None
     seconds: float = 0.0
+    width: int = 0
+    height: int = 0
 
     @classmethod
     def status(
@@ -103,6 +109,19 @@ class Fault:
     def delay(cls, seconds: float) -> Fault:
         """Stall ``seconds`` before answering normally (a slow response)."""
         return cls("delay", seconds=seconds)
+
+    @classmethod
+    def wrong_size(cls, width: int = 1024, height: int = 1024) -> Fault:
+        """Answer normally but with a ``width`` x ``height`` image, whatever was asked.
+
+        As models that ignore ``aspectRatio`` / ``imageSize`` do.
+        """
+        return cls("wrong_size", width=width, height=height)
+
+    @classmethod
+    def text_only(cls) -> Fault:
+        """Answer an image request with text only: ``finishReason: NO_IMAGE``, no image part."""
+        return cls("text_only")
 
 
 class FaultScript:

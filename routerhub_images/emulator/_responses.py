@@ -16,6 +16,7 @@ from ._config import (
     ModelSpec,
     image_dimensions,
 )
+from ._faults import Fault
 from ._png import png_dimensions, synthesize_png
 from ._request import ImageRequest
 from ._signatures import sign, signing_key
@@ -44,6 +45,31 @@ def answer(request: ImageRequest, config: EmulatorConfig, response_id: str) -> d
     body["modelVersion"] = request.model.name
     body["responseId"] = response_id
     return body
+
+
+def reshape(body: dict[str, Any], fault: Fault) -> dict[str, Any]:
+    """Apply a fault that changes a success: a ``wrong_size`` image or a ``text_only`` answer."""
+    for candidate in body.get("candidates", []):
+        parts = candidate.get("content", {}).get("parts", [])
+        if fault.kind == "text_only":
+            text = "I can describe it, but I did not draw an image this time."
+            candidate["content"]["parts"] = [p for p in parts if "text" in p] or [{"text": text}]
+            candidate["finishReason"] = "NO_IMAGE"
+            _drop_image_tokens(body.get("usageMetadata", {}))
+            continue
+        png = synthesize_png(b"wrong-size", fault.width, fault.height)
+        for part in parts:
+            if "inlineData" in part and not part.get("thought"):
+                part["inlineData"]["data"] = base64.b64encode(png).decode()
+    return body
+
+
+def _drop_image_tokens(usage: dict[str, Any]) -> None:
+    details = usage.get("candidatesTokensDetails", [])
+    image = sum(d["tokenCount"] for d in details if d["modality"] == "IMAGE")
+    usage["candidatesTokensDetails"] = [d for d in details if d["modality"] != "IMAGE"]
+    usage["candidatesTokenCount"] = usage.get("candidatesTokenCount", 0) - image
+    usage["totalTokenCount"] = usage.get("totalTokenCount", 0) - image
 
 
 def mentions(prompt: str, words: Iterable[str]) -> bool:

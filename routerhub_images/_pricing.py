@@ -1,0 +1,219 @@
+"""Estimated cost of a call: a per-model price table and the estimate from usage.
+
+Prices are Google's published per-token prices for the Gemini Developer API, in USD per
+million tokens, as `decimal.Decimal` (no float rounding in totals). RouterHub may price
+differently: replace an entry with `set_model_price`, or pass your own table to
+`estimate_cost`. Every figure here is an estimate, never a bill.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import attrs
+
+from ._errors import InvalidInputError
+from ._models import (
+    GEMINI_2_5_FLASH_IMAGE,
+    GEMINI_3_1_FLASH_IMAGE_PREVIEW,
+    GEMINI_3_PRO_IMAGE_PREVIEW,
+    normalize_model_name,
+)
+
+if TYPE_CHECKING:
+    from ._types import UsageMetadata
+
+__all__ = [
+    "PRICES",
+    "CostEstimate",
+    "ModelPrice",
+    "estimate_cost",
+    "model_prices",
+    "set_model_price",
+    "total_usage",
+]
+
+PRICE_SOURCE = "https://ai.google.dev/gemini-api/docs/pricing"
+"""Where the default prices come from (Google's Gemini Developer API pricing page)."""
+
+PRICES_READ_ON = "2026-12-03"
+"""The date the default prices were read (quoted from the source, standard tier)."""
+
+_MILLION = Decimal(1_000_000)
+
+
+@attrs.frozen(kw_only=True)
+class ModelPrice:
+    """USD per million tokens for one model; ``None`` where no price was found.
+
+    Attributes:
+        input_text: Prompt text tokens (cached ones are priced as uncached).
+        input_image: Prompt image tokens.
+        output_text: Output text tokens, and thinking tokens (billed as output).
+        output_image: Output image tokens.
+        source: Where the prices come from.
+        read_on: When they were read (``YYYY-MM-DD``).
+    """
+
+    input_text: Decimal | None
+    input_image: Decimal | None
+    output_text: Decimal | None
+    output_image: Decimal | None
+    source: str = PRICE_SOURCE
+    read_on: str = PRICES_READ_ON
+
+
+_DEFAULTS = {
+    GEMINI_2_5_FLASH_IMAGE: ModelPrice(
+        input_text=Decimal("0.30"),
+        input_image=Decimal("0.30"),
+        # The page gives a per-image output price only; no text output price was found.
+        output_text=None,
+        output_image=Decimal("30"),
+    ),
+    GEMINI_3_PRO_IMAGE_PREVIEW: ModelPrice(
+        input_text=Decimal("2"),
+        input_image=Decimal("2"),
+        output_text=Decimal("12"),
+        output_image=Decimal("120"),
+    ),
+    GEMINI_3_1_FLASH_IMAGE_PREVIEW: ModelPrice(
+        input_text=Decimal("0.50"),
+        input_image=Decimal("0.50"),
+        output_text=Decimal("3"),
+        output_image=Decimal("60"),
+    ),
+}
+
+_prices: dict[str, ModelPrice] = dict(_DEFAULTS)
+
+PRICES: Mapping[str, ModelPrice] = types.MappingProxyType(_DEFAULTS)
+"""Google's published prices by canonical model name, as shipped (read-only).
+
+Source: https://ai.google.dev/gemini-api/docs/pricing (standard, non-batch tier), read on
+2026-12-03 as quoted by pages citing it (the page itself could not be fetched). No text
+output price was found for Gemini 2.5 Flash Image (``None``: those tokens go unpriced).
+"""
+
+
+def model_prices() -> Mapping[str, ModelPrice]:
+    """The prices `estimate_cost` uses by default: `PRICES` with `set_model_price` changes."""
+    return types.MappingProxyType(_prices)
+
+
+def set_model_price(model: str, price: ModelPrice | None) -> None:
+    """Replace the default price of *model* (None restores the shipped one, or removes it).
+
+    Raises:
+        InvalidInputError: *model* is malformed or *price* is not a `ModelPrice`.
+    """
+    name = normalize_model_name(model)
+    if price is None:
+        _prices.pop(name, None)
+        if name in _DEFAULTS:
+            _prices[name] = _DEFAULTS[name]
+        return
+    if not isinstance(price, ModelPrice):
+        raise InvalidInputError(f"price must be a ModelPrice, not {type(price).__name__}")
+    _prices[name] = price
+
+
+@attrs.frozen(kw_only=True)
+class CostEstimate:
+    """An estimated cost in USD (`Decimal`), computed from reported token counts.
+
+    Attributes:
+        usd: The estimate; tokens without a price count as zero.
+        unpriced_tokens: Tokens the table has no price for (left out of ``usd``).
+    """
+
+    usd: Decimal
+    unpriced_tokens: int = 0
+
+    def __add__(self, other: CostEstimate) -> CostEstimate:
+        """The sum of two estimates."""
+        return CostEstimate(
+            usd=self.usd + other.usd, unpriced_tokens=self.unpriced_tokens + other.unpriced_tokens
+        )
+
+
+def estimate_cost(
+    usage: UsageMetadata | None,
+    model: str | None,
+    prices: Mapping[str, ModelPrice] | None = None,
+) -> CostEstimate | None:
+    """Estimate what a call cost from its usage and the model's prices.
+
+    Prompt tokens are priced by modality (text or image; without per-modality details all
+    as text), output tokens likewise, and thinking tokens at the text output price.
+
+    Args:
+        usage: The answer's ``usage_metadata``.
+        model: The model that answered (``modelVersion``), with or without ``google/``.
+        prices: A price table by canonical model name; None for `model_prices`.
+
+    Returns:
+        The estimate, or None when there is no usage or no price for the model.
+    """
+    if usage is None or not model:
+        return None
+    try:
+        name = normalize_model_name(model)
+    except InvalidInputError:
+        return None
+    price = (model_prices() if prices is None else prices).get(name)
+    if price is None:
+        return None
+    priced = [
+        *_split(usage.prompt_token_count, usage, prompt=True, price=price),
+        *_split(usage.candidates_token_count, usage, prompt=False, price=price),
+        (usage.thinking_tokens, price.output_text),
+    ]
+    usd = sum((count * rate for count, rate in priced if rate is not None), Decimal(0))
+    unpriced = sum(count for count, rate in priced if rate is None)
+    return CostEstimate(usd=usd / _MILLION, unpriced_tokens=unpriced)
+
+
+def _split(
+    total: int | None, usage: UsageMetadata, *, prompt: bool, price: ModelPrice
+) -> list[tuple[int, Decimal | None]]:
+    """``(tokens, price)`` pairs of the prompt or the output: image, and the rest as text."""
+    if prompt:
+        image = usage.prompt_tokens_of("IMAGE")
+        text_rate, image_rate = price.input_text, price.input_image
+    else:
+        image = usage.image_tokens
+        text_rate, image_rate = price.output_text, price.output_image
+    rest = max(0, (total or 0) - image)
+    return [(image, image_rate), (rest, text_rate)]
+
+
+def total_usage(usages: Iterable[UsageMetadata | None]) -> UsageMetadata:
+    """Sum token counts, per-modality details included, over several answers."""
+    from ._types import ModalityTokenCount, UsageMetadata  # noqa: PLC0415 - import cycle
+
+    present = [u for u in usages if u is not None]
+
+    def count(field: str) -> int:
+        return sum(getattr(u, field) or 0 for u in present)
+
+    def details(attribute: str) -> tuple[ModalityTokenCount, ...]:
+        sums: dict[str, int] = {}
+        for usage in present:
+            for item in getattr(usage, attribute):
+                key = item.modality or "MODALITY_UNSPECIFIED"
+                sums[key] = sums.get(key, 0) + (item.token_count or 0)
+        return tuple(ModalityTokenCount(modality=m, token_count=c) for m, c in sums.items())
+
+    return UsageMetadata(
+        prompt_token_count=count("prompt_token_count"),
+        cached_content_token_count=count("cached_content_token_count"),
+        candidates_token_count=count("candidates_token_count"),
+        thoughts_token_count=count("thoughts_token_count"),
+        total_token_count=count("total_token_count"),
+        prompt_tokens_details=details("prompt_tokens_details"),
+        candidates_tokens_details=details("candidates_tokens_details"),
+    )

@@ -1,0 +1,113 @@
+"""Whether returned images honour the requested aspect ratio and image size.
+
+Users of these models report ``aspectRatio`` and ``imageSize`` silently ignored; the
+client compares each final image's pixel size (read from its header) with what was
+asked, records the differences on the response and warns.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from fractions import Fraction
+
+import attrs
+
+from . import _constants as consts
+from ._images import GeneratedImage
+
+__all__ = ["ImageOptionsIgnoredWarning", "OptionMismatch", "option_mismatches", "warn_mismatches"]
+
+
+class ImageOptionsIgnoredWarning(UserWarning):
+    """A returned image does not have the requested aspect ratio or image size.
+
+    Filter it like any warning category, e.g.
+    ``warnings.simplefilter("ignore", ImageOptionsIgnoredWarning)``.
+    """
+
+
+@attrs.frozen(kw_only=True)
+class OptionMismatch:
+    """One requested image option a returned image does not match.
+
+    Attributes:
+        option: ``"aspect_ratio"`` or ``"image_size"``.
+        requested: The value asked for (``"16:9"``, ``"2K"``).
+        width: The returned image's width in pixels.
+        height: The returned image's height in pixels.
+        index: Which final image of the response (0-based).
+    """
+
+    option: str
+    requested: str
+    width: int
+    height: int
+    index: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.option} {self.requested} was requested but image {self.index + 1} "
+            f"is {self.width}x{self.height}"
+        )
+
+
+def _ratio_matches(ratio: str, width: int, height: int) -> bool:
+    w, h = ratio.split(":")
+    wanted = Fraction(int(w), int(h))
+    return abs(Fraction(width, height) / wanted - 1) <= consts.RATIO_TOLERANCE
+
+
+def _size_matches(size: str, width: int, height: int) -> bool:
+    # The edge of a size is that of its square image; other ratios keep about its area.
+    edge = int(size[:-1]) * 1024 if size.endswith("K") else int(size)
+    return math.isclose(width * height, edge * edge, rel_tol=consts.SIZE_AREA_TOLERANCE)
+
+
+def option_mismatches(
+    images: Sequence[GeneratedImage], *, aspect_ratio: str | None, image_size: str | None
+) -> tuple[OptionMismatch, ...]:
+    """The requested options each image does not match (images of unknown size pass).
+
+    Sizes the checks do not understand (not ``NK`` or a number) are not checked.
+    """
+    found: list[OptionMismatch] = []
+    for index, image in enumerate(images):
+        width, height = image.width, image.height
+        if not width or not height:
+            continue
+        if aspect_ratio and ":" in aspect_ratio and not _ratio_matches(aspect_ratio, width, height):
+            found.append(
+                OptionMismatch(
+                    option="aspect_ratio",
+                    requested=aspect_ratio,
+                    width=width,
+                    height=height,
+                    index=index,
+                )
+            )
+        if (
+            image_size
+            and image_size.rstrip("K").isdigit()
+            and not _size_matches(image_size, width, height)
+        ):
+            found.append(
+                OptionMismatch(
+                    option="image_size",
+                    requested=image_size,
+                    width=width,
+                    height=height,
+                    index=index,
+                )
+            )
+    return tuple(found)
+
+
+def warn_mismatches(mismatches: Sequence[OptionMismatch], model: str) -> None:
+    """Emit one `ImageOptionsIgnoredWarning` naming every mismatch, if there is any."""
+    if mismatches:
+        listed = "; ".join(str(m) for m in mismatches)
+        warnings.warn(
+            f"{model} ignored image options: {listed}", ImageOptionsIgnoredWarning, stacklevel=2
+        )
