@@ -16,21 +16,6 @@ import httpx
 from . import _constants as consts
 from ._errors import ConfigurationError, InsecureTransportError, InvalidInputError
 
-__all__ = [
-    "INSECURE_HTTP_HINT",
-    "Limits",
-    "Timeout",
-    "TimeoutTypes",
-    "TransportChoice",
-    "TransportName",
-    "check_base_url",
-    "check_headers",
-    "check_max_response_bytes",
-    "default_timeout",
-    "make_limits",
-    "make_timeout",
-]
-
 Timeout = httpx.Timeout
 """Split timeouts: ``Timeout(read=300.0, connect=10.0, write=60.0, pool=60.0)``."""
 

@@ -8,17 +8,6 @@ from __future__ import annotations
 
 import enum
 
-__all__ = [
-    "BlockReason",
-    "FinishReason",
-    "HarmBlockThreshold",
-    "HarmCategory",
-    "HarmProbability",
-    "MediaResolution",
-    "Modality",
-    "Role",
-]
-
 
 class _StrEnum(str, enum.Enum):
     """``enum.StrEnum`` for Python 3.10 too: members are their string values."""

@@ -27,7 +27,6 @@ from ._errors import ClientClosedError
 if TYPE_CHECKING:
     from ._client import AsyncImageClient
 
-__all__ = ["LOOP_THREAD_NAME", "Live", "Runner"]
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")

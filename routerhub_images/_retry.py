@@ -43,24 +43,6 @@ from ._errors import (
 )
 from ._types import CallInfo
 
-__all__ = [
-    "DEFAULT_RETRY_HTTP_CODES",
-    "DEFAULT_RETRY_STATUSES",
-    "Clock",
-    "Cooldown",
-    "RetryEvent",
-    "RetryObserver",
-    "RetryPolicy",
-    "RetryStats",
-    "SystemClock",
-    "call_with_retries",
-    "instant_retries",
-    "instant_retries_enabled",
-    "observe_retries",
-    "parse_retry_after",
-    "retry_delay",
-]
-
 T = TypeVar("T")
 
 logger = logging.getLogger(LOGGER_NAME)
@@ -337,9 +319,7 @@ def retry_delay(
     `ResourceExhaustedError` whose QuotaFailure names a per-day quota, a ``pool``
     timeout, and anything else (`ResponseError`, programming errors, cancellation).
 
-    The wait is the server's RetryInfo delay, else its ``Retry-After`` header, else
-    ``random() * min(max_backoff, initial * exp_base ** (attempt - 1))``. A server
-    delay above ``policy.max_server_delay`` (or too large for a float) gives up.
+    The wait is chosen, and bounded, as `RetryPolicy` describes.
 
     Args:
         policy: The rules to apply.
@@ -385,20 +365,16 @@ class SystemClock:
     """The real `Clock`: `time.monotonic`, `time.time`, `anyio.sleep`, `random.random`."""
 
     def monotonic(self) -> float:
-        """Seconds of `time.monotonic`."""
         return _time.monotonic()
 
     def time(self) -> float:
-        """Seconds of `time.time`."""
         return _time.time()
 
     async def sleep(self, seconds: float) -> None:
-        """Sleep with `anyio.sleep`, so it works under asyncio and trio."""
         await anyio.sleep(seconds)
 
     def random(self) -> float:
-        """A number from `random.random` (jitter needs no cryptographic quality)."""
-        return _random.random()  # noqa: S311
+        return _random.random()  # noqa: S311 - jitter needs no cryptographic quality
 
 
 @attrs.define
@@ -664,10 +640,8 @@ async def call_with_retries(
     """Await ``attempt()`` until it succeeds or `retry_delay` says to give up.
 
     Before each attempt the call waits out ``cooldown``, never past the deadline nor
-    for more than ``policy.max_server_delay``.
-    After a retryable failure it waits the server's RetryInfo delay, else its
-    ``Retry-After``, else ``random() * min(max_backoff, initial * exp_base **
-    (attempt - 1))`` seconds; a 429 with a server delay also opens ``cooldown`` for
+    for more than ``policy.max_server_delay``. After a retryable failure it waits as
+    `RetryPolicy` describes; a 429 with a server delay also opens ``cooldown`` for
     that long. Every retry is logged at INFO on the ``routerhub_images`` logger
     (status or error class, HTTP code, delay and its source; never bodies or
     headers); giving up is logged at DEBUG.

@@ -36,8 +36,6 @@ from ._types import (
 )
 from ._variations import Variations
 
-__all__ = ["EventLoopBlockedWarning", "ImageClient"]
-
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
 _F = TypeVar("_F", bound=Callable[..., object])
@@ -111,34 +109,10 @@ class ImageClient:
     In async code use `AsyncImageClient`: a call made from a thread that runs an
     event loop works, but blocks that loop, and warns once (`EventLoopBlockedWarning`).
 
-    Args:
-        api_key: RouterHub key (``rh_...``); defaults to ``$ROUTERHUB_API_KEY``.
-        base_url: Defaults to ``$ROUTERHUB_BASE_URL``, then ``https://api.routerhub.ai``.
-        auth: Send the key as ``Authorization: Bearer`` (default) or ``x-goog-api-key``.
-        timeout: Seconds or an ``httpx.Timeout``; defaults as in `AsyncImageClient`.
-            ``None`` disables timeouts.
-        max_retries: Shortcut for ``retry=RetryPolicy(max_retries=...)``.
-        retry: The `RetryPolicy`; retries are on by default.
-        transport: ``"httpx"`` (default), ``"aiohttp"``, or an
-            ``httpx.AsyncBaseTransport`` (e.g. ``httpx.ASGITransport`` to talk to an
-            in-process emulator); as in `AsyncImageClient`. There is no
-            ``http_client``: an ``httpx.AsyncClient`` belongs to the loop that made it.
-        limits: Connection pool limits (`Limits`), as in `AsyncImageClient`.
-        default_headers: Extra headers sent with every request, as in `AsyncImageClient`.
-        max_response_bytes: The most bytes of an answer's body the client reads, as in
-            `AsyncImageClient` (256 MiB by default).
-        default_model: Model used when a call names none.
-        allow_insecure_http: Allow sending the key over ``http://`` to a host that is
-            not loopback.
-        strict_options: Reject aspect ratios / image sizes a known model does not
-            support.
-        max_request_bytes: The largest request body sent, as in `AsyncImageClient`
-            (100 MB by default, `MAX_REQUEST_BYTES`); ``None`` for no limit.
-
-    Raises:
-        MissingAPIKeyError: No key passed and ``$ROUTERHUB_API_KEY`` is unset (raised
-            here, before any thread starts).
-        InsecureTransportError: ``http://`` to a remote host without opt-in.
+    Args and Raises: as `AsyncImageClient`, but for ``http_client``: there is none,
+    since an ``httpx.AsyncClient`` belongs to the loop that made it. A missing key
+    (`MissingAPIKeyError`) and every other bad argument are raised here, before any
+    thread starts.
     """
 
     def __init__(
@@ -299,7 +273,6 @@ class ImageClient:
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> GenerateContentResponse:
-        """Call ``generateContent``; see `AsyncImageClient.generate_content`."""
         return self._call(
             AsyncImageClient.generate_content,
             model,
@@ -372,7 +345,6 @@ class ImageClient:
         n: int | None = None,
         require_all: bool = False,
     ) -> GenerateContentResponse | Variations:
-        """Generate an image from a prompt; see `AsyncImageClient.generate_image`."""
         generate: _Either = AsyncImageClient.generate_image
         return self._call(
             generate,
@@ -451,7 +423,6 @@ class ImageClient:
         n: int | None = None,
         require_all: bool = False,
     ) -> GenerateContentResponse | Variations:
-        """Edit images following a prompt; see `AsyncImageClient.edit_image`."""
         edit: _Either = AsyncImageClient.edit_image
         return self._call(
             edit,
