@@ -72,7 +72,6 @@ def sniff_mime_type(data: bytes) -> str | None:
 
 
 def _sniff_heif(data: bytes) -> str | None:
-    """Classify an ISO-BMFF file by its ``ftyp`` brands as HEIC, HEIF or neither."""
     size = int.from_bytes(data[:4], "big")
     if data[4:8] != b"ftyp" or size < 16 or len(data) < 12:
         return None
@@ -110,7 +109,6 @@ def image_dimensions(data: bytes) -> tuple[int, int] | None:
 
 
 def _uint(data: bytes, offset: int, length: int, byteorder: Literal["big", "little"]) -> int | None:
-    """Read an unsigned integer, or ``None`` when *data* is too short."""
     chunk = data[offset : offset + length]
     if len(chunk) != length:
         return None
@@ -118,7 +116,6 @@ def _uint(data: bytes, offset: int, length: int, byteorder: Literal["big", "litt
 
 
 def _dimensions(width: int | None, height: int | None) -> tuple[int, int] | None:
-    """Pair up a width and height, or ``None`` when either is missing or zero."""
     if not width or not height:
         return None
     return width, height
@@ -353,7 +350,6 @@ _FILE_KINDS = (
 
 
 def _check_regular(source: pathlib.Path, info: os.stat_result, max_bytes: int | None) -> None:
-    """Refuse anything but a regular file, and a file larger than *max_bytes*."""
     if not stat.S_ISREG(info.st_mode):
         kind = next((name for test, name in _FILE_KINDS if test(info.st_mode)), "not a file")
         raise ImageInputError(f"{str(source)!r} is {kind}, not an image file")
@@ -408,7 +404,6 @@ def check_image_bytes(data: bytes, mime_type: str | None = None) -> str:
 
 
 def _check_mime_type(mime_type: str) -> str:
-    """Validate the ``type/subtype`` shape of a caller's MIME type and lowercase it."""
     if not isinstance(mime_type, str):
         raise ImageTypeError(f"mime_type must be a str, not {type(mime_type).__name__}")
     if not _MIME_TYPE_RE.fullmatch(mime_type):

@@ -29,7 +29,6 @@ class ModelInfo:
         draft_images: Whether the model may return draft images in ``thought`` parts
             before the final one.
         description: One line for humans (CLI listings, docs).
-
     """
 
     name: str
@@ -83,7 +82,6 @@ MODELS: Mapping[str, ModelInfo] = types.MappingProxyType({info.name: info for in
 
 
 def _ratio_value(ratio: str) -> Fraction:
-    """The width/height quotient of a ``W:H`` aspect ratio."""
     width, height = ratio.split(":")
     return Fraction(int(width), int(height))
 
@@ -153,7 +151,6 @@ def normalize_model_name(name: str) -> str:
         InvalidModelError: *name* is not a ``str``, is empty, has characters outside
             ``[A-Za-z0-9._/-]`` (spaces, ``:``, ``?``, ``#``, ``%``, backslash, ...), starts or
             ends with ``/``, or has an empty, ``.`` or ``..`` segment.
-
     """
     if not isinstance(name, str):
         raise InvalidModelError(f"model name must be a str, not {type(name).__name__}")
@@ -164,7 +161,6 @@ def normalize_model_name(name: str) -> str:
 
 
 def _check_model_name(name: str) -> None:
-    """Reject model names that are empty or could change the meaning of the URL."""
     if not name.strip():
         raise InvalidModelError("model name is empty")
     if not _NAME_CHARS_RE.fullmatch(name):
@@ -179,14 +175,11 @@ def _check_model_name(name: str) -> None:
 
 
 def model_path_segment(name: str) -> str:
-    """Return the model's part of the URL path: its canonical name.
-
-    The client builds ``/v1beta/models/{segment}:generateContent`` from it; the checks of
-    :func:`normalize_model_name` guarantee it cannot add path segments, a query or a method.
+    """The model's part of ``/v1beta/models/{segment}:generateContent``: its canonical name.
 
     Raises:
-        InvalidModelError: as :func:`normalize_model_name`.
-
+        InvalidModelError: as :func:`normalize_model_name`, whose checks keep it from adding
+            path segments, a query or a method.
     """
     return normalize_model_name(name)
 
@@ -196,7 +189,6 @@ def model_info(name: str) -> ModelInfo | None:
 
     Raises:
         InvalidModelError: *name* is malformed (see :func:`normalize_model_name`).
-
     """
     return MODELS.get(normalize_model_name(name))
 
@@ -206,7 +198,6 @@ def normalize_image_size(size: str) -> str:
 
     Raises:
         InvalidImageConfigError: *size* is not one of :data:`IMAGE_SIZES`.
-
     """
     canonical = _size_shape(size)
     if canonical not in IMAGE_SIZES:
@@ -256,7 +247,6 @@ def validate_image_options(
     Raises:
         InvalidModelError: *model* is malformed.
         InvalidImageConfigError: a value is malformed or not supported by the model.
-
     """
     return check_image_options(
         model_info(model), aspect_ratio=aspect_ratio, image_size=image_size, strict=strict
@@ -283,7 +273,6 @@ def check_image_options(
 
 
 def _check_supported(option: str, value: str | None, supported: tuple[str, ...], what: str) -> None:
-    """Reject *value* unless it is in *supported*, naming the values that are."""
     if value is None or value in supported:
         return
     raise InvalidImageConfigError(
