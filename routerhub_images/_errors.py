@@ -235,31 +235,16 @@ class ErrorDetails:
         raw = tuple(d for d in items if isinstance(d, Mapping))
         # The last detail of each type wins.
         by_type = {str(d.get("@type", "")).rsplit("/", 1)[-1]: d for d in raw}
-        retry = _detail(by_type.get("google.rpc.RetryInfo"), _RetryInfo)
-        quota = _detail(by_type.get("google.rpc.QuotaFailure"), _QuotaFailure)
-        help_ = _detail(by_type.get("google.rpc.Help"), _Help)
+        retry = by_type.get("google.rpc.RetryInfo", {})
+        quota = by_type.get("google.rpc.QuotaFailure", {})
+        help_ = by_type.get("google.rpc.Help", {})
         return cls(
-            retry_delay=parse_duration(retry.retry_delay) if retry else None,
-            quota_violations=quota.violations if quota else (),
+            retry_delay=parse_duration(retry.get("retryDelay")),
+            quota_violations=_detail(quota.get("violations"), tuple[QuotaViolation, ...]) or (),
             error_info=_detail(by_type.get("google.rpc.ErrorInfo"), ErrorInfo),
-            help_links=help_.links if help_ else (),
+            help_links=_detail(help_.get("links"), tuple[HelpLink, ...]) or (),
             raw=raw,
         )
-
-
-@attrs.frozen(kw_only=True)
-class _RetryInfo:
-    retry_delay: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class _QuotaFailure:
-    violations: tuple[QuotaViolation, ...] = ()
-
-
-@attrs.frozen(kw_only=True)
-class _Help:
-    links: tuple[HelpLink, ...] = ()
 
 
 _T = TypeVar("_T")
@@ -269,7 +254,7 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _detail(detail: Mapping[str, Any] | None, cls: type[_T]) -> _T | None:
+def _detail(detail: object, cls: type[_T]) -> _T | None:
     """``detail`` structured as ``cls`` by the wire converter; None if absent or malformed."""
     from ._wire import structure  # noqa: PLC0415 - _wire imports this module
 

@@ -60,6 +60,7 @@ _RETRY_AFTER = "retry-after"
 _BACKOFF = "backoff"
 
 
+# Typed converters: attrs' mypy plugin takes the __init__ parameter's type from them.
 def _str_set(values: frozenset[str] | set[str] | tuple[str, ...] | list[str]) -> frozenset[str]:
     return frozenset(values)
 
