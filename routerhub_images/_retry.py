@@ -218,9 +218,7 @@ def _is_retryable(policy: RetryPolicy, error: BaseException) -> bool:
 
 
 def _is_retryable_status(policy: RetryPolicy, error: APIStatusError) -> bool:
-    if isinstance(error, UnexpectedRedirectError):
-        return False
-    if isinstance(error, InsufficientCreditError):
+    if isinstance(error, UnexpectedRedirectError | InsufficientCreditError):
         return False
     if isinstance(error, ResourceExhaustedError) and error.is_daily_quota:
         return False

@@ -224,17 +224,14 @@ class ImageClient:
     ) -> _T:
         """Run ``method`` of the loop's async client there and wait for its answer."""
         if not self._warned_in_loop and _in_event_loop():
-            self._warn_in_loop()
+            self._warned_in_loop = True
+            warnings.warn(
+                "ImageClient blocks the event loop running in this thread until the server "
+                "answers; in async code use AsyncImageClient and await its methods",
+                EventLoopBlockedWarning,
+                stacklevel=3,
+            )
         return self._runner.call(method, *args, **kwargs)
-
-    def _warn_in_loop(self) -> None:
-        self._warned_in_loop = True
-        warnings.warn(
-            "ImageClient blocks the event loop running in this thread until the server "
-            "answers; in async code use AsyncImageClient and await its methods",
-            EventLoopBlockedWarning,
-            stacklevel=4,
-        )
 
     def chat(
         self,
