@@ -70,8 +70,7 @@ _DEFAULTS = {
     GEMINI_2_5_FLASH_IMAGE: ModelPrice(
         input_text=Decimal("0.30"),
         input_image=Decimal("0.30"),
-        # The page gives a per-image output price only; no text output price was found.
-        output_text=None,
+        output_text=None,  # not confirmed: the quotations give only the image output price
         output_image=Decimal("30"),
     ),
     GEMINI_3_PRO_IMAGE_PREVIEW: ModelPrice(
@@ -93,9 +92,13 @@ _prices: dict[str, ModelPrice] = dict(_DEFAULTS)
 PRICES: Mapping[str, ModelPrice] = types.MappingProxyType(_DEFAULTS)
 """Google's published prices by canonical model name, as shipped (read-only).
 
-Source: https://ai.google.dev/gemini-api/docs/pricing (standard, non-batch tier), read on
-2026-12-03 as quoted by pages citing it (the page itself could not be fetched). No text
-output price was found for Gemini 2.5 Flash Image (``None``: those tokens go unpriced).
+Source: https://ai.google.dev/gemini-api/docs/pricing (standard, non-batch tier), checked on
+2026-12-03 against quotations of that page (it could not be opened from here): every image
+output price matches the per-image figure Google prints beside it ($0.039 for a 1290-token
+image at $30/M; $0.134 per 1K/2K and $0.24 per 4K image at $120/M; $0.067 per 1K image at
+$60/M). No text output price for Gemini 2.5 Flash Image could be confirmed (the quotations
+give only its image output price): it is ``None``, and those tokens count in
+``unpriced_tokens``.
 """
 
 
