@@ -181,3 +181,16 @@ def test_unconfirmed_text_output_price_stays_unpriced() -> None:
     assert cost is not None
     assert cost.usd == 0
     assert cost.unpriced_tokens == 10
+
+
+async def test_a_variation_is_retried_under_the_clients_policy(
+    client: AsyncImageClient, routerhub_emulator: EmulatorServer
+) -> None:
+    """A 503 on one of three variations is retried: three images, four requests in all."""
+    routerhub_emulator.app.script(Fault.status(503))
+    result = await client.generate_image("a red fox", n=3)
+    assert result.ok
+    assert len(result.images) == 3
+    attempts = sorted(r.call.attempts for r in result.responses if r and r.call)
+    assert attempts == [1, 1, 2]
+    assert routerhub_emulator.app.log.count == 4
