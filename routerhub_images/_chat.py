@@ -9,33 +9,32 @@ retried as it was. Model turns are kept as parsed, so every part goes back with 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import pathlib
 import threading
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-import anyio
 import attrs
 
 from . import _constants as consts
 from ._constants import NOT_GIVEN, NotGiven
 from ._enums import Role
 from ._errors import ChatBusyError, ChatFileError, InvalidInputError, ResponseError
-from ._images import GeneratedImage, atomic_write_bytes, max_file_bytes
+from ._images import GeneratedImage, atomic_write_bytes
 from ._models import normalize_model_name
+from ._pricing import total_usage
 from ._types import (
     Content,
     ContentsInput,
     GenerateContentResponse,
     GenerationConfig,
     ImageConfig,
-    Part,
     SafetySetting,
     UsageMetadata,
-    normalize_contents,
 )
 
 if TYPE_CHECKING:
@@ -48,14 +47,6 @@ __all__ = ["AsyncChat", "Chat"]
 _T = TypeVar("_T")
 _C = TypeVar("_C", bound="_ChatBase")
 
-_USAGE_COUNTS = (
-    "prompt_token_count",
-    "cached_content_token_count",
-    "candidates_token_count",
-    "tool_use_prompt_token_count",
-    "thoughts_token_count",
-    "total_token_count",
-)
 _IMAGE_REF = "$image"
 
 
@@ -195,12 +186,18 @@ class _ChatBase:
         """Write `to_json` to ``path`` atomically (a crash leaves the old file); return it."""
         return atomic_write_bytes(path, self.to_json().encode())
 
-    def _restore(self, state: dict[str, Any]) -> None:
-        self._turns = state["turns"]
-        self._usage = state["usage"]
-
-    def _claimed(self, action: str) -> _Claim:
-        return _Claim(self._busy, action)
+    @contextlib.contextmanager
+    def _claimed(self, action: str) -> Iterator[None]:
+        """Hold the busy lock for one send or rewind, or refuse at once."""
+        if not self._busy.acquire(blocking=False):
+            raise ChatBusyError(
+                f"cannot {action}: a send on this chat is still running "
+                "(await it first, or fork() the chat to edit in parallel)"
+            )
+        try:
+            yield
+        finally:
+            self._busy.release()
 
     async def _send_with(
         self,
@@ -234,29 +231,11 @@ class _ChatBase:
                 timeout=timeout,
                 max_retries=max_retries,
             )
-            self._usage = _add_usage(self._usage, response.usage_metadata)
+            self._usage = total_usage((self._usage, response.usage_metadata))
             reply = _usable_reply(response)
             if reply is not None:
                 self._turns = (*before, _Turn(user=user, reply=reply))
             return response
-
-
-class _Claim:
-    """Holds a chat's busy lock for one send or rewind, or refuses at once."""
-
-    def __init__(self, lock: threading.Lock, action: str):
-        self._lock = lock
-        self._action = action
-
-    def __enter__(self) -> None:
-        if not self._lock.acquire(blocking=False):
-            raise ChatBusyError(
-                f"cannot {self._action}: a send on this chat is still running "
-                "(await it first, or fork() the chat to edit in parallel)"
-            )
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._lock.release()
 
 
 class AsyncChat(_ChatBase):
@@ -328,9 +307,7 @@ class AsyncChat(_ChatBase):
             ChatFileError: not a saved chat, or a format version newer than this one.
         """
         state = _parse_state(data)
-        chat = client.chat(state["model"], **state["settings"])
-        chat._restore(state)
-        return chat
+        return _resumed(client.chat(state["model"], **state["settings"]), state)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, client: AsyncImageClient) -> AsyncChat:
@@ -384,14 +361,19 @@ class Chat(_ChatBase):
     def from_json(cls, data: str | bytes, *, client: ImageClient) -> Chat:
         """Resume a session saved by `to_json`; see `AsyncChat.from_json`."""
         state = _parse_state(data)
-        chat = client.chat(state["model"], **state["settings"])
-        chat._restore(state)
-        return chat
+        return _resumed(client.chat(state["model"], **state["settings"]), state)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, client: ImageClient) -> Chat:
         """Resume a session from a file written by `save`; see `AsyncChat.load`."""
         return cls.from_json(_read(path), client=client)
+
+
+def _resumed(chat: _C, state: dict[str, Any]) -> _C:
+    """``chat`` (new, from the saved settings) with the saved turns and usage."""
+    chat._turns = state["turns"]
+    chat._usage = state["usage"]
+    return chat
 
 
 def _split_turns(history: Sequence[Content]) -> tuple[_Turn, ...]:
@@ -424,19 +406,9 @@ async def _user_turn(
         if isinstance(message, Sequence) and not isinstance(message, str | bytes)
         else [message]
     )
-    items = [*loose, *(_image_item(image) for image in images)]
-    limit = max_file_bytes(client.max_request_bytes)
-    return await anyio.to_thread.run_sync(lambda: normalize_contents(items, max_file_bytes=limit))
-
-
-def _image_item(image: ImageInput) -> Part | bytes | bytearray | memoryview | os.PathLike[str]:
-    if isinstance(image, GeneratedImage):
-        return Part.from_bytes(image.data, mime_type=image.mime_type)
-    if isinstance(image, str):
-        return pathlib.Path(image)  # an image given as str is a path, never a prompt
-    if isinstance(image, Part | bytes | bytearray | memoryview | os.PathLike):
-        return image
-    raise InvalidInputError(f"cannot use {type(image).__name__} as an image")
+    # An image given as a str is a path (read as edit_image reads it), never a prompt.
+    parts = [await client._image_part(image) for image in images]
+    return await client._normalized([*loose, *parts])
 
 
 def _with_image_options(
@@ -472,22 +444,14 @@ def _final_images(reply: Content) -> list[GeneratedImage]:
     ]
 
 
-def _add_usage(total: UsageMetadata, usage: UsageMetadata | None) -> UsageMetadata:
-    if usage is None:
-        return total
-    sums: dict[str, Any] = {}
-    for name in _USAGE_COUNTS:
-        a, b = getattr(total, name), getattr(usage, name)
-        sums[name] = None if a is None and b is None else (a or 0) + (b or 0)
-    return attrs.evolve(total, **sums)
-
-
 def _settings_dict(settings: _Settings) -> dict[str, Any]:
     instruction = settings.system_instruction
     return {
         "aspectRatio": settings.aspect_ratio,
         "imageSize": settings.image_size,
-        "generationConfig": _dict_or_none(settings.generation_config),
+        "generationConfig": (
+            None if settings.generation_config is None else settings.generation_config.to_dict()
+        ),
         "systemInstruction": (
             instruction if isinstance(instruction, str | None) else instruction.to_dict()
         ),
@@ -497,10 +461,6 @@ def _settings_dict(settings: _Settings) -> dict[str, Any]:
             else [s.to_dict() for s in settings.safety_settings]
         ),
     }
-
-
-def _dict_or_none(value: GenerationConfig | None) -> dict[str, Any] | None:
-    return None if value is None else value.to_dict()
 
 
 def _pack(content: dict[str, Any], images: dict[str, str]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import types
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -24,7 +24,7 @@ from ._models import (
 )
 
 if TYPE_CHECKING:
-    from ._types import UsageMetadata
+    from ._types import ModalityTokenCount, UsageMetadata
 
 __all__ = [
     "PRICES",
@@ -70,8 +70,7 @@ _DEFAULTS = {
     GEMINI_2_5_FLASH_IMAGE: ModelPrice(
         input_text=Decimal("0.30"),
         input_image=Decimal("0.30"),
-        # The page gives a per-image output price only; no text output price was found.
-        output_text=None,
+        output_text=None,  # not confirmed: the quotations give only the image output price
         output_image=Decimal("30"),
     ),
     GEMINI_3_PRO_IMAGE_PREVIEW: ModelPrice(
@@ -93,9 +92,13 @@ _prices: dict[str, ModelPrice] = dict(_DEFAULTS)
 PRICES: Mapping[str, ModelPrice] = types.MappingProxyType(_DEFAULTS)
 """Google's published prices by canonical model name, as shipped (read-only).
 
-Source: https://ai.google.dev/gemini-api/docs/pricing (standard, non-batch tier), read on
-2026-12-03 as quoted by pages citing it (the page itself could not be fetched). No text
-output price was found for Gemini 2.5 Flash Image (``None``: those tokens go unpriced).
+Source: https://ai.google.dev/gemini-api/docs/pricing (standard, non-batch tier), checked on
+2026-12-03 against quotations of that page (it could not be opened from here): every image
+output price matches the per-image figure Google prints beside it ($0.039 for a 1290-token
+image at $30/M; $0.134 per 1K/2K and $0.24 per 4K image at $120/M; $0.067 per 1K image at
+$60/M). No text output price for Gemini 2.5 Flash Image could be confirmed (the quotations
+give only its image output price): it is ``None``, and those tokens count in
+``unpriced_tokens``.
 """
 
 
@@ -191,29 +194,38 @@ def _split(
     return [(image, image_rate), (rest, text_rate)]
 
 
+_COUNTS = (
+    "prompt_token_count",
+    "cached_content_token_count",
+    "candidates_token_count",
+    "tool_use_prompt_token_count",
+    "thoughts_token_count",
+    "total_token_count",
+)
+_DETAILS = (
+    "prompt_tokens_details",
+    "cache_tokens_details",
+    "candidates_tokens_details",
+    "tool_use_prompt_tokens_details",
+)
+
+
 def total_usage(usages: Iterable[UsageMetadata | None]) -> UsageMetadata:
-    """Sum token counts, per-modality details included, over several answers."""
-    from ._types import ModalityTokenCount, UsageMetadata  # noqa: PLC0415 - import cycle
+    """Sum every token count, per-modality details included, over several answers."""
+    from ._types import UsageMetadata  # noqa: PLC0415 - import cycle
 
     present = [u for u in usages if u is not None]
+    sums: dict[str, Any] = {name: sum(getattr(u, name) or 0 for u in present) for name in _COUNTS}
+    sums.update((name, _sum_details(getattr(u, name) for u in present)) for name in _DETAILS)
+    return UsageMetadata(**sums)
 
-    def count(field: str) -> int:
-        return sum(getattr(u, field) or 0 for u in present)
 
-    def details(attribute: str) -> tuple[ModalityTokenCount, ...]:
-        sums: dict[str, int] = {}
-        for usage in present:
-            for item in getattr(usage, attribute):
-                key = item.modality or "MODALITY_UNSPECIFIED"
-                sums[key] = sums.get(key, 0) + (item.token_count or 0)
-        return tuple(ModalityTokenCount(modality=m, token_count=c) for m, c in sums.items())
+def _sum_details(lists: Iterable[Iterable[ModalityTokenCount]]) -> tuple[ModalityTokenCount, ...]:
+    from ._types import ModalityTokenCount  # noqa: PLC0415 - import cycle
 
-    return UsageMetadata(
-        prompt_token_count=count("prompt_token_count"),
-        cached_content_token_count=count("cached_content_token_count"),
-        candidates_token_count=count("candidates_token_count"),
-        thoughts_token_count=count("thoughts_token_count"),
-        total_token_count=count("total_token_count"),
-        prompt_tokens_details=details("prompt_tokens_details"),
-        candidates_tokens_details=details("candidates_tokens_details"),
-    )
+    sums: dict[str, int] = {}
+    for items in lists:
+        for item in items:
+            key = item.modality or "MODALITY_UNSPECIFIED"
+            sums[key] = sums.get(key, 0) + (item.token_count or 0)
+    return tuple(ModalityTokenCount(modality=m, token_count=c) for m, c in sums.items())

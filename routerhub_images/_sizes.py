@@ -54,12 +54,16 @@ class OptionMismatch:
 
 
 def _ratio_matches(ratio: str, width: int, height: int) -> bool:
+    if ":" not in ratio:
+        return True  # not a ratio the check understands
     w, h = ratio.split(":")
     wanted = Fraction(int(w), int(h))
     return abs(Fraction(width, height) / wanted - 1) <= consts.RATIO_TOLERANCE
 
 
 def _size_matches(size: str, width: int, height: int) -> bool:
+    if not size.rstrip("K").isdigit():
+        return True  # not a size the check understands
     # The edge of a size is that of its square image; other ratios keep about its area.
     edge = int(size[:-1]) * 1024 if size.endswith("K") else int(size)
     return math.isclose(width * height, edge * edge, rel_tol=consts.SIZE_AREA_TOLERANCE)
@@ -72,35 +76,22 @@ def option_mismatches(
 
     Sizes the checks do not understand (not ``NK`` or a number) are not checked.
     """
+    checks = (
+        ("aspect_ratio", aspect_ratio, _ratio_matches),
+        ("image_size", image_size, _size_matches),
+    )
     found: list[OptionMismatch] = []
     for index, image in enumerate(images):
         width, height = image.width, image.height
         if not width or not height:
             continue
-        if aspect_ratio and ":" in aspect_ratio and not _ratio_matches(aspect_ratio, width, height):
-            found.append(
-                OptionMismatch(
-                    option="aspect_ratio",
-                    requested=aspect_ratio,
-                    width=width,
-                    height=height,
-                    index=index,
-                )
+        found.extend(
+            OptionMismatch(
+                option=option, requested=requested, width=width, height=height, index=index
             )
-        if (
-            image_size
-            and image_size.rstrip("K").isdigit()
-            and not _size_matches(image_size, width, height)
-        ):
-            found.append(
-                OptionMismatch(
-                    option="image_size",
-                    requested=image_size,
-                    width=width,
-                    height=height,
-                    index=index,
-                )
-            )
+            for option, requested, matches in checks
+            if requested and not matches(requested, width, height)
+        )
     return tuple(found)
 
 

@@ -339,9 +339,13 @@ async def test_fallback_is_off_by_default(
     routerhub_emulator.app.faults.clear()
 
 
-def test_bad_policies_are_rejected() -> None:
+@pytest.mark.parametrize(
+    "settings",
+    [{"reask_no_image": -1}, {"reask_no_image": True}, {"fallback_models": "gemini-3-pro"}],
+)
+def test_bad_policies_are_rejected(settings: dict[str, object]) -> None:
     """A negative reask count or a lone string of models is an InvalidInputError."""
     with pytest.raises(InvalidInputError):
-        CallPolicies(reask_no_image=-1)
+        CallPolicies(**settings)  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError):
         CallPolicies(fallback_models="gemini-3.1-flash-image-preview")  # type: ignore[arg-type]
