@@ -11,7 +11,6 @@ import asyncio
 import math
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import cast
 
 import anyio
 import httpx
@@ -31,9 +30,6 @@ AIOHTTP_EXTRA = "routerhub-images[aiohttp]"
 
 TransportFactory = Callable[[httpx.Limits], httpx.AsyncBaseTransport | None]
 """Builds the transport of one new pool from the pool limits (None: httpx's own)."""
-
-UPLOAD_CHUNK = 1 << 20
-"""Bytes per piece of a request body handed to aiohttp under a write timeout."""
 
 _WRITE_BUFFER = 1 << 16
 """aiohttp waits for the socket to drain only past this many buffered bytes, so a
@@ -114,16 +110,15 @@ class _TimedBody(httpx.AsyncByteStream):
     of the whole body, as httpcore's write timeout does.
     """
 
-    def __init__(self, body: bytes, scope: anyio.CancelScope, write: float):
+    def __init__(self, body: httpx.AsyncByteStream, scope: anyio.CancelScope, write: float):
         self._body = body
         self._scope = scope
         self._write = write
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        view = memoryview(self._body)
         self._scope.deadline = anyio.current_time() + self._write
-        for start in range(0, len(view), UPLOAD_CHUNK):
-            yield cast(bytes, view[start : start + UPLOAD_CHUNK])  # aiohttp writes any buffer
+        async for piece in self._body:
+            yield piece
         self._scope.deadline = math.inf
 
 
@@ -132,11 +127,9 @@ async def _send_timed(
 ) -> httpx.Response:
     """``send(request)``, raising ``httpx.WriteTimeout`` if its body is not sent in time."""
     write = request.extensions.get("timeout", {}).get("write")
-    try:
-        body = request.content
-    except httpx.RequestNotRead:  # a streaming body (not ours): sent as it is
-        return await send(request)
-    if write is None or len(body) <= _WRITE_BUFFER:
+    length = int(request.headers.get("content-length", "0"))  # our requests all have one
+    body = request.stream
+    if write is None or length <= _WRITE_BUFFER or not isinstance(body, httpx.AsyncByteStream):
         return await send(request)
     with anyio.CancelScope() as scope:
         timed = httpx.Request(

@@ -649,8 +649,8 @@ class AsyncImageClient:
         max_retries: int | None,
     ) -> GenerateContentResponse:
         path = f"/{consts.API_VERSION}/models/{model}:generateContent"
-        body = _wire.dumps_request(request)
-        _check_body_size(body, self.max_request_bytes)
+        body = _wire.encode_request(request)
+        _check_body_size(len(body), self.max_request_bytes)
         call_timeout = self._timeout if isinstance(timeout, NotGiven) else make_timeout(timeout)
         policy = _with_max_retries(self.retry, max_retries)
 
@@ -811,10 +811,10 @@ def _checked_max_bytes(value: int | None) -> int | None:
     return value
 
 
-def _check_body_size(body: bytes, limit: int | None) -> None:
-    if limit is not None and len(body) > limit:
+def _check_body_size(size: int, limit: int | None) -> None:
+    if limit is not None and size > limit:
         raise InvalidInputError(
-            f"the request body is {len(body)} bytes, over the client's max_request_bytes "
+            f"the request body is {size} bytes, over the client's max_request_bytes "
             f"limit of {limit} bytes (the service's inline-data limit by default)"
         )
 

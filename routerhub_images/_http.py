@@ -30,6 +30,7 @@ from ._errors import (
     one_line,
 )
 from ._version import __version__
+from ._wire import RequestBody
 
 __all__ = [
     "AsyncHTTPClient",
@@ -167,7 +168,7 @@ class ConnectionPools:
         return pool
 
     async def post(
-        self, path: str, body: bytes, *, timeout: httpx.Timeout | None = None
+        self, path: str, body: RequestBody, *, timeout: httpx.Timeout | None = None
     ) -> HTTPAnswer:
         """POST JSON ``body`` to ``path`` and read the whole answer, up to the limit.
 
@@ -182,15 +183,17 @@ class ConnectionPools:
         """
         pool = await self._pool()
         extensions = {} if timeout is None else {"timeout": timeout.as_dict()}
-        request = pool.build_request(
+        built = pool.build_request(
             "POST",
             self._base_url + path,
-            content=body,
-            headers=self._headers,
+            headers={**self._headers, "content-length": str(len(body))},
             extensions=extensions,
         )
         upload = _Upload(body)
-        request.stream = upload  # the same bytes, sent with the same Content-Length
+        # Built anew with its stream: a request built with none keeps b"" as its content.
+        request = httpx.Request(
+            "POST", built.url, headers=built.headers, stream=upload, extensions=built.extensions
+        )
         try:
             # An injected client may follow redirects: the key would go along.
             response = await pool.send(request, stream=True, follow_redirects=False)
@@ -246,19 +249,20 @@ def _transport_factory(
 
 
 class _Upload(httpx.AsyncByteStream):
-    """A request body that knows whether it was handed over whole.
+    """A request body, in its pieces, that knows whether it was handed over whole.
 
     httpcore asks for the next piece only once the last one is written, and swallows a
     failed write to read the answer a server may send before it stops reading (a 413);
     when none can be read, ``sent`` tells that the upload was cut short.
     """
 
-    def __init__(self, body: bytes):
+    def __init__(self, body: RequestBody):
         self._body = body
         self.sent = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield self._body
+        for piece in self._body:
+            yield piece
         self.sent = True
 
 

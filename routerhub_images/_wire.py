@@ -12,7 +12,8 @@
 
 Requests are not checked here: their classes' validators (`_types`) did that when the
 objects were built. Large images skip the JSON parser (`loads`) and encoder
-(`dumps_request`): their base64 is decoded from, or joined into, the body directly.
+(`encode_request`): their base64 is decoded straight from the body, or made slice by
+slice while the body is sent.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import json
 import re
 import secrets
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -59,11 +60,15 @@ _BYTES_VALUE = re.compile(rb'"(?:data|thoughtSignature)"[ \t\n\r]*:[ \t\n\r]*"')
 _PLACEHOLDER_PREFIX = "!rh-predecoded!"
 
 _SPLICE_MIN_BYTES = 12 * 1024
-"""Bytes values at least this long (16 KiB of base64) are joined into a request body
-after the JSON encoder rather than written by it (see `dumps_request`)."""
+"""Bytes values at least this long (16 KiB of base64) are base64-encoded while the
+request body is sent rather than written by the JSON encoder (see `encode_request`)."""
 _SPLICE_PREFIX = "!rh-splice!"
 
-# While `dumps_request` runs in this context: its placeholder prefix, and the large bytes
+_BASE64_SLICE = 3 << 18
+"""Bytes of an image encoded per piece of a request body (1 MiB of base64); a multiple
+of 3, so the pieces join into the image's exact base64."""
+
+# While `encode_request` runs in this context: its placeholder prefix, and the large bytes
 # values met so far (the nth is written as the prefix and n).
 _SPLICING: contextvars.ContextVar[tuple[str, list[bytes]] | None] = contextvars.ContextVar(
     "routerhub_images_splicing", default=None
@@ -290,11 +295,36 @@ def dumps_text(instance: Any, *, ensure_ascii: bool = False) -> str:
     return json.dumps(unstructure(instance), separators=(",", ":"), ensure_ascii=ensure_ascii)
 
 
-def dumps_request(request: Any) -> bytes:
-    """Compact UTF-8 JSON of a request, as orjson writes it.
+class RequestBody:
+    """A request's JSON body in pieces, each large image's base64 made as it is sent.
 
-    A large bytes value is written as a placeholder and its base64 joined into the body
-    in its place afterwards, so no str of a large image's base64 is ever built.
+    ``len()`` is the exact length in bytes, and each iteration yields the same bytes (the
+    JSON text around the images, and each image's base64 a slice at a time), so the body
+    can be sent again on a retry.
+    """
+
+    def __init__(self, texts: list[bytes], images: list[bytes]):
+        self._texts = texts  # the JSON before, between and after the images
+        self._images = images
+        self._length = sum(map(len, texts)) + sum(4 * -(-len(data) // 3) for data in images)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._texts[0]
+        for data, text in zip(self._images, self._texts[1:], strict=True):
+            view = memoryview(data)
+            for start in range(0, len(view), _BASE64_SLICE):
+                yield pybase64.b64encode(view[start : start + _BASE64_SLICE])
+            yield text
+
+
+def encode_request(request: Any) -> RequestBody:
+    """The compact UTF-8 JSON of a request, as orjson writes it, as a `RequestBody`.
+
+    A large bytes value is written as a placeholder and the body cut at it: its base64 is
+    made only while the body is sent, so no whole base64 of a large image is ever built.
     """
     prefix = f"{_SPLICE_PREFIX}{secrets.token_hex(16)}!"  # no prompt can know it
     large: list[bytes] = []
@@ -310,18 +340,15 @@ def dumps_request(request: Any) -> bytes:
         # orjson refuses integers beyond 64 bits (in free-form fields): the stdlib encoder
         # takes both.
         body = json.dumps(wire, separators=(",", ":")).encode()
-    if not large:
-        return body
-    view = memoryview(body)
-    pieces: list[bytes | memoryview] = []
+    texts: list[bytes] = []
     start = 0
-    for index, data in enumerate(large):
+    for index in range(len(large)):
         mark = f"{prefix}{index}".encode()
         at = body.index(mark + b'"', start)  # the quote: !1 is not the start of !10
-        pieces += (view[start:at], pybase64.b64encode(data))
+        texts.append(body[start:at])
         start = at + len(mark)
-    pieces.append(view[start:])
-    return b"".join(pieces)
+    texts.append(body[start:])
+    return RequestBody(texts, large)
 
 
 def _describe(exc: BaseException, target: type[Any] | None) -> str:

@@ -32,6 +32,7 @@ from routerhub_images._aiohttp import env_proxy
 from routerhub_images._constants import KEEPALIVE_EXPIRY, MAX_CONNECTIONS
 from routerhub_images._http import ConnectionPools
 from routerhub_images._sync import ImageClient
+from routerhub_images._wire import RequestBody
 from routerhub_images.emulator import EmulatorServer, Fault
 from routerhub_images.emulator._png import synthesize_png
 
@@ -198,7 +199,7 @@ async def test_waiting_for_a_pooled_connection_times_out_unsent(
         limits=httpx.Limits(max_connections=1),
     )
     path = f"/v1beta/models/{MODEL}:generateContent"
-    body = b'{"contents":[{"parts":[{"text":"a fox"}]}]}'
+    body = RequestBody([b'{"contents":[{"parts":[{"text":"a fox"}]}]}'], [])
     try:
         first = asyncio.create_task(transport.post(path, body))
         await asyncio.sleep(0.05)
@@ -251,7 +252,7 @@ async def test_a_body_the_server_does_not_take_is_a_write_timeout(choice: str) -
         async with server:
             started = asyncio.get_running_loop().time()
             with pytest.raises(APITimeoutError) as info, anyio.fail_after(10):  # not a hang
-                await transport.post("/v1beta/models/m:generateContent", body)
+                await transport.post("/v1beta/models/m:generateContent", RequestBody([body], []))
             elapsed = asyncio.get_running_loop().time() - started
             release.set()
     finally:
@@ -277,7 +278,9 @@ async def test_the_write_deadline_ends_with_the_body() -> None:
     transport = _post_transport(base_url, "aiohttp", Timeout(10.0, write=0.3))
     try:
         async with server:
-            answer = await transport.post("/v1beta/models/m:generateContent", body)
+            answer = await transport.post(
+                "/v1beta/models/m:generateContent", RequestBody([body], [])
+            )
     finally:
         await transport.aclose()
     assert answer.status_code == 200

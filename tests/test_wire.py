@@ -292,7 +292,7 @@ def test_lone_surrogate_text_roundtrips() -> None:
 def test_lone_surrogate_is_escaped_in_request_bytes() -> None:
     """The bytes sent for a lone surrogate are valid UTF-8 with a JSON escape."""
     request = GenerateContentRequest(contents=[Content(parts=[Part(text="cut \ud83d")])])
-    body = _wire.dumps_request(request)
+    body = b"".join(_wire.encode_request(request))
     assert b"\\ud83d" in body
     assert GenerateContentRequest.from_json(body.decode("utf-8")) == request
 
@@ -329,7 +329,7 @@ def test_fields_this_version_does_not_model_are_sent_as_given() -> None:
     tools = [{"googleSearch": {}}, {"n": 2**70, "f": 0.5, "s": "x", "b": None}]
     part = Part(text="hi", extra={"partMetadata": {"k": ["v", 1, True]}})
     request = GenerateContentRequest(contents=[Content(parts=[part])], extra={"tools": tools})
-    sent = json.loads(_wire.dumps_request(request))
+    sent = json.loads(b"".join(_wire.encode_request(request)))
     assert sent["tools"] == tools
     assert sent["contents"][0]["parts"][0]["partMetadata"] == {"k": ["v", 1, True]}
 
@@ -354,7 +354,7 @@ def _image_request(sizes: list[int], text: str = "make them one") -> GenerateCon
 def test_the_spliced_body_is_the_encoders_body(sizes: list[int]) -> None:
     """Large images joined in after the encoder: the same bytes the encoder writes whole."""
     request = _image_request(sizes)
-    body = _wire.dumps_request(request)
+    body = b"".join(_wire.encode_request(request))
     assert body == json.dumps(_wire.unstructure(request), separators=(",", ":")).encode()
     assert b"!rh-splice!" not in body
     assert GenerateContentRequest.from_json(body.decode()) == request
@@ -368,7 +368,7 @@ def test_the_spliced_body_is_the_encoders_body(sizes: list[int]) -> None:
 def test_large_images_beside_any_text(text: str) -> None:
     """A prompt that needs escaping, the stdlib fallback, or mimics a placeholder: intact."""
     request = _image_request([SPLICE * 3, SPLICE + 7], text=text)
-    body = _wire.dumps_request(request)
+    body = b"".join(_wire.encode_request(request))
     assert GenerateContentRequest.from_json(body.decode("utf-8")) == request
     first = request.contents[0].parts[0].inline_data
     assert first is not None
@@ -383,7 +383,7 @@ def test_large_images_beside_any_text(text: str) -> None:
 def test_any_images_and_text_survive_the_splice(sizes: list[int], text: str) -> None:
     """Any mix of small and large images beside any text reads back as what was sent."""
     request = _image_request(sizes, text=text or "x")
-    body = _wire.dumps_request(request)
+    body = b"".join(_wire.encode_request(request))
     assert json.loads(body) == _wire.unstructure(request)
 
 
@@ -749,7 +749,7 @@ def test_any_field_value_is_sent_as_given_or_refused_by_name(
     build, path = PLACES[cls]
     fields = {**REQUIRED.get(cls, {}), field: value}
     try:
-        body = _wire.dumps_request(build(cls(**fields)))
+        body = b"".join(_wire.encode_request(build(cls(**fields))))
     except InvalidInputError as exc:
         message = str(exc)
     else:
