@@ -48,6 +48,20 @@ def test_fixture_undoes_the_previous_test(routerhub_emulator: EmulatorServer) ->
     assert routerhub_emulator.app.faults.pending() == []
 
 
+def test_wait_idle_waits_for_a_request_its_client_gave_up_on(
+    routerhub_emulator: EmulatorServer,
+) -> None:
+    """A request still being served after its client left keeps the app busy to its end."""
+    app = routerhub_emulator.app
+    app.script(Fault.delay(0.3), Fault.status(500))
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(routerhub_emulator.base_url + url(), json=prompt(), headers=AUTH, timeout=0.05)
+    assert not app.wait_idle(timeout=0.01)
+    assert app.wait_idle(timeout=5.0)
+    assert len(app.faults) == 1  # the abandoned request took only its own fault
+    assert app.log.count == 1
+
+
 def test_base_url_names_the_bound_port(routerhub_emulator: EmulatorServer) -> None:
     """base_url is http://127.0.0.1:<the free port picked>."""
     assert routerhub_emulator.port > 0

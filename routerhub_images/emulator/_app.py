@@ -110,6 +110,7 @@ class EmulatorApp:
         self._sleep = sleep
         self._random = random.Random(self.config.seed)  # noqa: S311 - latency jitter, not crypto
         self._random_lock = threading.Lock()
+        self._serving = 0
 
     @property
     def api_key(self) -> str:
@@ -124,6 +125,19 @@ class EmulatorApp:
         """
         self.faults.extend(faults)
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait, from another thread, until no request is being served; False on timeout.
+
+        A request its client gave up on (a cancelled call) is still served to its end,
+        and takes a scripted fault when it gets there: wait before scripting the next test.
+        """
+        deadline = time.monotonic() + timeout
+        while self._serving:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
     def reset(self) -> None:
         """Clear pending faults and the request log, and refill the rate limiter."""
         self.faults.clear()
@@ -135,7 +149,11 @@ class EmulatorApp:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
         elif scope["type"] == "http":
-            await self._http(scope, receive, send)
+            self._serving += 1
+            try:
+                await self._http(scope, receive, send)
+            finally:
+                self._serving -= 1
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         arrived = time.time()
