@@ -22,6 +22,7 @@ from routerhub_images.emulator._png import synthesize_png
 KEY = "rh_test_Zq9xK4secret"
 BASE_URL = "https://api.routerhub.ai"
 MODEL = "google/gemini-2.5-flash-image"
+SMALL_IMAGE_MODEL = "google/gemini-3.1-flash-image-preview"  # 512-pixel images: many quick calls
 PATH = f"/v1beta/models/{MODEL}:generateContent"
 URL = BASE_URL + PATH
 PNG = synthesize_png(b"client-tests", 4, 4)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import anyio
 import httpx
 import pytest
+from client_helpers import SMALL_IMAGE_MODEL
 from PIL import Image
 
 from routerhub_images import AsyncImageClient, Limits, PromptBlockedError
@@ -275,7 +276,8 @@ async def test_generator_input_is_consumed_lazily(
 
     def jobs() -> Iterator[BatchJob]:
         nonlocal pulled, most_ahead
-        for job in make_jobs(40):
+        for i in range(40):
+            job = BatchJob.create(f"fox {i}", model=SMALL_IMAGE_MODEL, image_size="512")
             pulled += 1
             most_ahead = max(most_ahead, pulled - done)
             yield job

@@ -24,6 +24,10 @@ pytestmark = [
 ]
 
 JOBS = 40
+LATENCY = 0.05
+"""Server latency while the child runs: slow enough that SIGKILL lands mid-batch."""
+SETTLE = 0.25
+"""Seconds without a new request after which the killed child's calls count as answered."""
 
 CHILD = """
 import asyncio, sys
@@ -65,7 +69,7 @@ def settled_count(server: EmulatorServer) -> int:
     count = -1
     while count != server.app.log.count:
         count = server.app.log.count
-        time.sleep(3 * server.app.config.latency)
+        time.sleep(SETTLE)
     return count
 
 
@@ -82,7 +86,7 @@ async def test_sigkill_mid_run_loses_nothing_and_repeats_nothing(
 ) -> None:
     """Kill -9 mid-batch: ok lines name complete PNGs; a restart does exactly the rest."""
     server = routerhub_emulator
-    server.app.config.latency = 0.1
+    server.app.config.latency = LATENCY
     jobs_file = tmp_path / "prompts.txt"
     jobs_file.write_text("".join(f"a lighthouse at dusk, variant {i}\n" for i in range(JOBS)))
     jobs = load_jobs(jobs_file)
@@ -103,6 +107,7 @@ async def test_sigkill_mid_run_loses_nothing_and_repeats_nothing(
             assert_complete_png(out / image.name, image.size)
 
     requests_before = settled_count(server)
+    server.app.config.latency = 0.0  # the restart need not be slow
     async with AsyncImageClient(api_key=server.api_key, base_url=server.base_url) as client:
         summary = await BatchRunner(client, out, concurrency=4).run(jobs)
     assert summary.skipped == len(done_first)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from client_helpers import SMALL_IMAGE_MODEL
 from PIL import Image
 
 from routerhub_images import (
@@ -280,7 +281,9 @@ async def test_many_concurrent_calls_share_one_client(emulator_client: AsyncImag
     results: list[int] = []
 
     async def one(i: int) -> None:
-        response = await emulator_client.generate_image(f"otter {i}", aspect_ratio="1:1")
+        response = await emulator_client.generate_image(
+            f"otter {i}", model=SMALL_IMAGE_MODEL, aspect_ratio="1:1", image_size="512"
+        )
         results.append(len(response.images))
 
     async with anyio.create_task_group() as tg:

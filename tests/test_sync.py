@@ -482,7 +482,7 @@ async def ignore_cancellation():
     with anyio.CancelScope(shield=True):
         await anyio.sleep_forever()
 
-_sync.CLOSE_AT_EXIT_TIMEOUT = 0.5
+_sync.CLOSE_AT_EXIT_TIMEOUT = 0.2
 wedged = client(create_app())
 wedged.generate_image("then wedged", text_only=True)
 wedged._runner.live().portal.start_task_soon(ignore_cancellation)

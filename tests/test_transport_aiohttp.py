@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from client_helpers import MODEL, read_request
+from client_helpers import MODEL, SMALL_IMAGE_MODEL, read_request
 
 from routerhub_images import (
     APIConnectionError,
@@ -102,7 +102,10 @@ async def test_status_errors_are_typed_and_retried(
 async def test_many_concurrent_calls_share_one_session(aiohttp_client: AsyncImageClient) -> None:
     """Fifty concurrent generations on one aiohttp-backed client all succeed."""
     responses = await asyncio.gather(
-        *(aiohttp_client.generate_image(f"otter {i}") for i in range(50))
+        *(
+            aiohttp_client.generate_image(f"otter {i}", model=SMALL_IMAGE_MODEL, image_size="512")
+            for i in range(50)
+        )
     )
     assert [len(r.images) for r in responses] == [1] * 50
 
