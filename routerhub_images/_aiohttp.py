@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import anyio
 import httpx
 
+from ._config import ssl_context
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
@@ -230,6 +231,8 @@ def aiohttp_factory(base_url: str, max_response_bytes: int, *, trust_env: bool) 
             ) from None
         # The ClientSession is created on the first request, so on the pool's own loop.
         proxy = env_proxy(base_url) if trust_env else None
-        return WholeBodyTransport(limits=limits, proxy=proxy)
+        return WholeBodyTransport(
+            limits=limits, proxy=proxy, verify=ssl_context(trust_env=trust_env)
+        )
 
     return factory

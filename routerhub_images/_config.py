@@ -5,9 +5,12 @@ Each check runs when the client is built, so a bad setting is an error before an
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
+import os
 import re
+import ssl
 from collections.abc import Mapping
 from typing import Literal, cast
 
@@ -234,3 +237,20 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def ssl_context(*, trust_env: bool) -> ssl.SSLContext:
+    """The verifying SSL context of the pools the library builds.
+
+    Loading the CA bundle takes tens of milliseconds, so clients with the same CA
+    settings (what httpx reads: ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` with
+    ``trust_env``) share one context instead of each loading its own.
+    """
+    if not trust_env:
+        return _ssl_context(False, None, None)
+    return _ssl_context(True, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _ssl_context(trust_env: bool, cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    return httpx.create_ssl_context(trust_env=trust_env)

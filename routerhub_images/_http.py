@@ -18,7 +18,7 @@ import httpx
 
 from . import _constants as consts
 from ._aiohttp import TransportFactory, aiohttp_factory, map_aiohttp_error
-from ._config import Limits, TransportChoice, make_limits
+from ._config import Limits, TransportChoice, make_limits, ssl_context
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
@@ -162,6 +162,7 @@ class ConnectionPools:
                 transport=self._make_transport(self._limits),
                 headers={"user-agent": _USER_AGENT},
                 trust_env=self._trust_env,
+                verify=ssl_context(trust_env=self._trust_env),
             )
             if isinstance(loop, asyncio.AbstractEventLoop):
                 self._guards[loop] = await _close_with_loop(pool)

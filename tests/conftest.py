@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import pathlib
-import ssl
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -25,38 +22,6 @@ from client_helpers import BASE_URL, KEY  # noqa: E402 - after the profile it re
 from routerhub_images import AsyncImageClient, instant_retries  # noqa: E402
 from routerhub_images._constants import API_KEY_ENV, BASE_URL_ENV  # noqa: E402
 from routerhub_images.emulator import EmulatorApp, EmulatorServer, create_app  # noqa: E402
-
-_create_ssl_context = httpx.create_ssl_context
-
-
-@functools.cache
-def _default_ssl_context(
-    trust_env: bool, cert_file: str | None, cert_dir: str | None
-) -> ssl.SSLContext:
-    return _create_ssl_context(trust_env=trust_env)
-
-
-def _shared_default_ssl_context(
-    verify: Any = True, cert: Any = None, trust_env: bool = True
-) -> ssl.SSLContext:
-    if verify is not True or cert is not None:
-        return _create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
-    # Keyed on what httpx reads: a test naming its own CA bundle gets a context of its own.
-    if not trust_env:
-        return _default_ssl_context(False, None, None)
-    environ = os.environ
-    return _default_ssl_context(True, environ.get("SSL_CERT_FILE"), environ.get("SSL_CERT_DIR"))
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _one_default_ssl_context() -> Iterator[None]:
-    """Clients with the same CA settings share one SSL context instead of building their own."""
-    # httpx (and httpx-aiohttp) load the whole CA bundle for every client they build: done
-    # for each of the suite's hundreds of clients, it was the largest cost of a run.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(httpx, "create_ssl_context", _shared_default_ssl_context)
-        patch.setattr("httpx._transports.default.create_ssl_context", _shared_default_ssl_context)
-        yield
 
 
 @pytest.fixture

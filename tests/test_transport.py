@@ -6,6 +6,7 @@ import asyncio
 import ssl
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -27,6 +28,7 @@ from routerhub_images import (
     RouterHubError,
     TLSVerificationError,
 )
+from routerhub_images._config import ssl_context
 from routerhub_images._constants import (
     API_KEY_ENV,
     BASE_URL_ENV,
@@ -515,3 +517,16 @@ async def test_key_is_not_kept_in_the_sent_request(mock: respx.MockRouter, auth:
     assert response is not None
     kept = response.request.headers
     assert KEY not in str(dict(kept)) + repr(kept) + repr(response.request)
+
+
+def test_clients_with_the_same_ca_settings_share_one_ssl_context(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The CA bundle is loaded once per CA setting, not once per client."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    shared = ssl_context(trust_env=True)
+    assert ssl_context(trust_env=True) is shared
+    assert ssl_context(trust_env=False) is not shared
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
+    assert ssl_context(trust_env=True) is not shared

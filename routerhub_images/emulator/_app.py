@@ -110,7 +110,7 @@ class EmulatorApp:
         self._sleep = sleep
         self._random = random.Random(self.config.seed)  # noqa: S311 - latency jitter, not crypto
         self._random_lock = threading.Lock()
-        self._serving = 0
+        self._generation = 0
 
     @property
     def api_key(self) -> str:
@@ -125,21 +125,13 @@ class EmulatorApp:
         """
         self.faults.extend(faults)
 
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait, from another thread, until no request is being served; False on timeout.
-
-        A request its client gave up on (a cancelled call) is still served to its end,
-        and takes a scripted fault when it gets there: wait before scripting the next test.
-        """
-        deadline = time.monotonic() + timeout
-        while self._serving:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.005)
-        return True
-
     def reset(self) -> None:
-        """Clear pending faults and the request log, and refill the rate limiter."""
+        """Clear pending faults and the request log, and refill the rate limiter.
+
+        A request that arrived before the reset (one its client gave up on, still being
+        served) takes no fault scripted after it and is not logged.
+        """
+        self._generation += 1
         self.faults.clear()
         self.log.clear()
         self._bucket.reset()
@@ -149,14 +141,11 @@ class EmulatorApp:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
         elif scope["type"] == "http":
-            self._serving += 1
-            try:
-                await self._http(scope, receive, send)
-            finally:
-                self._serving -= 1
+            await self._http(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         arrived = time.time()
+        generation = self._generation
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         style, key = _credential(headers)
         match = _ROUTE.fullmatch(scope["path"])
@@ -166,7 +155,7 @@ class EmulatorApp:
             body = await _read_body(receive)
             if model is None or scope["method"] != "POST":
                 raise _not_routed(scope["method"], scope["path"], model)
-            fault = await self._before(model)
+            fault = await self._before(model, generation)
             response = self._serve(model, style, key, body, fault)
         except ApiError as error:
             response = _json_response(error.code, error.body(), error.headers)
@@ -175,11 +164,12 @@ class EmulatorApp:
         entry = LoggedRequest(
             scope["method"], scope["path"], model, response.status, style, arrived, kind
         )
-        self.log.append(entry)
+        if generation == self._generation:
+            self.log.append(entry)
         await response.send(send, request_id)
 
-    async def _before(self, model: str) -> Fault | None:
-        """Wait the configured latency, then take the next scripted fault."""
+    async def _before(self, model: str, generation: int) -> Fault | None:
+        """Wait the configured latency, then take the next scripted fault (if not stale)."""
         config = self.config
         with self._random_lock:
             jitter = (
@@ -187,7 +177,7 @@ class EmulatorApp:
             )
         if config.latency + jitter > 0:
             await self._sleep(config.latency + jitter)
-        fault = self.faults.pop()
+        fault = self.faults.pop() if generation == self._generation else None
         if fault is not None and fault.kind == "delay":
             await self._sleep(fault.seconds)
         return fault

@@ -7,10 +7,10 @@ Installing ``routerhub-images`` makes these fixtures available in every test sui
     and stopped at the end of the session. Its state carries over between tests.
 
 ``routerhub_emulator``
-    Function-scoped: the same running server, reset before the test — requests still in
-    flight from earlier tests served to their end, no pending faults, an empty request
-    log, a full rate limiter and the session's original settings. Use this one unless you
-    mean to share state between tests.
+    Function-scoped: the same running server, reset before the test — no pending faults,
+    an empty request log (requests still in flight from earlier tests take no new fault
+    and are not logged), a full rate limiter and the session's original settings. Use
+    this one unless you mean to share state between tests.
 
 ``routerhub_emulator_app``
     Function-scoped: a fresh in-process ``EmulatorApp`` for ``httpx.ASGITransport``; needs
@@ -58,7 +58,6 @@ def routerhub_emulator_server() -> Iterator[EmulatorServer]:
 def routerhub_emulator(routerhub_emulator_server: EmulatorServer) -> Iterator[EmulatorServer]:
     """Yield the session's emulator server, reset to a clean state for this test."""
     app = routerhub_emulator_server.app
-    app.wait_idle(timeout=10.0)  # a cancelled call's request would take this test's faults
     original = app.config
     app.config = dataclasses.replace(original)
     app.reset()
