@@ -184,16 +184,13 @@ class ConnectionPools:
         """
         pool = await self._pool()
         extensions = {} if timeout is None else {"timeout": timeout.as_dict()}
-        built = pool.build_request(
+        upload = _Upload(body)
+        request = pool.build_request(
             "POST",
             self._base_url + path,
+            content=upload,  # with its Content-Length: not chunked
             headers={**self._headers, "content-length": str(len(body))},
             extensions=extensions,
-        )
-        upload = _Upload(body)
-        # Built anew with its stream: a request built with none keeps b"" as its content.
-        request = httpx.Request(
-            "POST", built.url, headers=built.headers, stream=upload, extensions=built.extensions
         )
         try:
             # An injected client may follow redirects: the key would go along.
