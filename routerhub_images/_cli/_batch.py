@@ -42,7 +42,7 @@ from routerhub_images.batch import (
     shard,
 )
 
-from ._context import CliState, warn_if_unknown_model
+from ._context import CliState, no_strict_options, warn_if_unknown_model
 from ._errors import APIError, BatchFailedError, InputError
 from ._text import printable
 
@@ -167,14 +167,7 @@ class BatchDisplay:
     callback=_parse_shard,
     help="Run only shard K of N (K is 0-based: 0/4 .. 3/4), for several workers.",
 )
-@click.option(
-    "--no-strict-options",
-    "strict_options",
-    is_flag=True,
-    flag_value=False,
-    default=True,
-    help="Send aspect ratios and image sizes the model table does not list yet.",
-)
+@no_strict_options
 @click.pass_obj
 def batch(
     state: CliState,

@@ -166,3 +166,14 @@ def enable_debug_logging() -> Callable[[], None]:
         logger.setLevel(previous)
 
     return undo
+
+
+no_strict_options = click.option(
+    "--no-strict-options",
+    "strict_options",
+    is_flag=True,
+    flag_value=False,
+    default=True,
+    help="Send aspect ratios and image sizes the model table does not list yet.",
+)
+"""The option of every command that checks image options against the model table."""

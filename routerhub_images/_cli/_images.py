@@ -17,7 +17,7 @@ from routerhub_images._images import _EXTENSIONS, GeneratedImage
 from routerhub_images._types import GenerateContentResponse
 from routerhub_images._variations import Variations
 
-from ._context import CliState, warn_if_unknown_model
+from ._context import CliState, no_strict_options, warn_if_unknown_model
 from ._errors import APIError, InputError
 from ._text import printable
 
@@ -77,14 +77,7 @@ def image_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("-t", "--temperature", type=float, help="Sampling temperature."),
         click.option("--seed", type=int, help="Seed for reproducible output."),
         click.option("--system", metavar="TEXT", help="A system instruction."),
-        click.option(
-            "--no-strict-options",
-            "strict_options",
-            is_flag=True,
-            flag_value=False,
-            default=True,
-            help="Send aspect ratios and image sizes the model table does not list yet.",
-        ),
+        no_strict_options,
     ]
     wrapped: Callable[..., None] = collect
     for decorator in reversed(decorators):
