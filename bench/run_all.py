@@ -90,11 +90,13 @@ def _server_count(base_url: str) -> int:
         return sum(json.load(answer).values())
 
 
-def _run_client(client: str, cell: str, base_url: str, scale: float) -> dict[str, float]:
+def _run_client(
+    client: str, cell: str, base_url: str, scale: float, python: str = sys.executable
+) -> dict[str, float]:
     env = {**os.environ, "BENCH_SCALE": str(scale)}
     before = _server_count(base_url)
     out = subprocess.run(
-        [sys.executable, str(HERE / "client.py"), client, cell, base_url],
+        [python, str(HERE / "client.py"), client, cell, base_url],
         capture_output=True,
         text=True,
         env=env,
