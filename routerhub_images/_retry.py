@@ -353,10 +353,10 @@ class Cooldown:
     usable from whichever event loop runs them.
 
     Args:
-        monotonic: The monotonic clock; `time.monotonic` by default.
+        clock: Time source; `SystemClock` by default.
     """
 
-    monotonic: Callable[[], float] = attrs.field(default=_time.monotonic, kw_only=True)
+    clock: Clock = attrs.field(factory=SystemClock, kw_only=True)
     _until: float = attrs.field(default=-math.inf, init=False)
 
     def open_for(self, seconds: float) -> None:
@@ -367,22 +367,16 @@ class Cooldown:
         """
         if not 0 < seconds < math.inf:
             return
-        self._until = max(self._until, self.monotonic() + seconds)
+        self._until = max(self._until, self.clock.monotonic() + seconds)
 
     def remaining(self) -> float:
         """Seconds until the gate opens; ``0.0`` when it is open."""
-        return max(0.0, self._until - self.monotonic())
+        return max(0.0, self._until - self.clock.monotonic())
 
-    async def wait(
-        self,
-        *,
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-        limit: float | None = None,
-    ) -> float:
+    async def wait(self, *, limit: float | None = None) -> float:
         """Sleep until the gate is open, following extensions made meanwhile.
 
         Args:
-            sleep: The sleep function (the loop passes its `Clock`'s).
             limit: Seconds at most to wait (the caller's remaining budget).
 
         Returns:
@@ -394,7 +388,7 @@ class Cooldown:
                 remaining = min(remaining, limit - waited)
                 if remaining <= 0:
                     break
-            await sleep(remaining)
+            await self.clock.sleep(remaining)
             waited += remaining
         return waited
 
@@ -544,7 +538,7 @@ async def call_with_retries(
             limit = policy.max_server_delay
             if policy.deadline is not None:
                 limit = min(limit, max(0.0, policy.deadline - elapsed()))
-            waited += await cooldown.wait(sleep=clock.sleep, limit=limit)
+            waited += await cooldown.wait(limit=limit)
         attempts += 1
         try:
             result = await attempt()
