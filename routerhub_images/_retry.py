@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import email.utils
 import logging
 import math
 import random as _random
@@ -190,8 +191,6 @@ def parse_retry_after(value: str, *, now: float) -> float | None:
     if _SECONDS.match(text):
         seconds = float(text)
         return max(0.0, seconds) if math.isfinite(seconds) else None
-    import email.utils  # noqa: PLC0415 - rare (most servers send seconds); slow to import
-
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
