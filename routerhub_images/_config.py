@@ -12,7 +12,7 @@ import os
 import re
 import ssl
 from collections.abc import Mapping
-from typing import Literal, cast
+from typing import Literal, TypeGuard
 
 import httpx
 
@@ -102,12 +102,12 @@ def check_max_response_bytes(value: object) -> int:
     Raises:
         InvalidInputError: not an integer >= 1.
     """
-    if not _is_int(value) or cast(int, value) < 1:
-        raise InvalidInputError(f"max_response_bytes must be an integer >= 1, not {value!r}")
-    return cast(int, value)
+    if _is_int(value) and value >= 1:
+        return value
+    raise InvalidInputError(f"max_response_bytes must be an integer >= 1, not {value!r}")
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

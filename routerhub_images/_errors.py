@@ -553,25 +553,6 @@ def _redirect_target(location: str | None, redact: Callable[[str], str]) -> str 
     return redact(urllib.parse.urlunsplit((url.scheme, netloc, url.path, "", "")))
 
 
-def _redirect_error(
-    code: int,
-    headers: Mapping[str, str],
-    redact: Callable[[str], str],
-    response: httpx.Response | None,
-) -> UnexpectedRedirectError:
-    location = _redirect_target(headers.get("location"), redact)
-    where = f"to {location}" if location else "without a Location"
-    return UnexpectedRedirectError(
-        f"the server redirected {where}; the client does not follow redirects (the key "
-        "would go along): set base_url to the final address",
-        location=location,
-        code=code,
-        headers=headers,
-        request_id=request_id_from(headers),
-        response=response,
-    )
-
-
 def request_id_from(headers: Mapping[str, str]) -> str | None:
     """The server's request id from the first known header present."""
     for name in REQUEST_ID_HEADERS:
@@ -597,7 +578,17 @@ def api_error_from_http(
     redact = redactor(secret) if secret else _no_redaction
     headers = {name.lower(): redact(value) for name, value in headers.items()}
     if 300 <= code < 400:
-        return _redirect_error(code, headers, redact, response)
+        location = _redirect_target(headers.get("location"), redact)
+        where = f"to {location}" if location else "without a Location"
+        return UnexpectedRedirectError(
+            f"the server redirected {where}; the client does not follow redirects (the key "
+            "would go along): set base_url to the final address",
+            location=location,
+            code=code,
+            headers=headers,
+            request_id=request_id_from(headers),
+            response=response,
+        )
     error = _redact_json(_error_object(body) or {}, redact)
     status = _str_or_none(error.get("status"))
     message = _str_or_none(error.get("message"))

@@ -13,6 +13,9 @@ from ._constants import LOG_ENV, LOGGER_NAME
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
+_handler = logging.StreamHandler()
+_handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+
 
 def setup_from_env() -> None:
     """Attach a stderr handler at the level ``$ROUTERHUB_IMAGES_LOG`` names, if set."""
@@ -20,9 +23,6 @@ def setup_from_env() -> None:
     if level is None:
         return
     logger = logging.getLogger(LOGGER_NAME)
-    if not any(getattr(h, "_routerhub_env", False) for h in logger.handlers):
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-        handler._routerhub_env = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
+    if _handler not in logger.handlers:
+        logger.addHandler(_handler)
     logger.setLevel(level)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import email.utils
 import logging
 import math
 import random as _random
@@ -55,10 +56,6 @@ DEFAULT_RETRY_STATUSES: frozenset[str] = frozenset(
 DEFAULT_RETRY_HTTP_CODES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
 """HTTP codes retried by default when the error body named no Google status."""
 
-_RETRY_INFO = "retry-info"
-_RETRY_AFTER = "retry-after"
-_BACKOFF = "backoff"
-
 
 # Typed converters: attrs' mypy plugin takes the __init__ parameter's type from them.
 def _str_set(values: frozenset[str] | set[str] | tuple[str, ...] | list[str]) -> frozenset[str]:
@@ -77,12 +74,6 @@ def _non_negative_or_none(
 ) -> None:
     if value is not None and not value >= 0:
         msg = f"'{attribute.name}' must be >= 0 or None: {value!r}"
-        raise ValueError(msg)
-
-
-def _finite_non_negative(_instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not 0 <= value < math.inf:
-        msg = f"'{attribute.name}' must be finite and >= 0: {value!r}"
         raise ValueError(msg)
 
 
@@ -140,7 +131,9 @@ class RetryPolicy:
     max_backoff: float = attrs.field(default=BACKOFF_MAX, validator=_non_negative)
     exp_base: float = attrs.field(default=BACKOFF_EXP_BASE, validator=attrs.validators.ge(1.0))
     deadline: float | None = attrs.field(default=RETRY_DEADLINE, validator=_non_negative_or_none)
-    max_server_delay: float = attrs.field(default=MAX_SERVER_DELAY, validator=_finite_non_negative)
+    max_server_delay: float = attrs.field(
+        default=MAX_SERVER_DELAY, validator=[_non_negative, attrs.validators.lt(math.inf)]
+    )
     retry_statuses: frozenset[str] = attrs.field(default=DEFAULT_RETRY_STATUSES, converter=_str_set)
     retry_http_codes: frozenset[int] = attrs.field(
         default=DEFAULT_RETRY_HTTP_CODES, converter=_int_set
@@ -198,8 +191,6 @@ def parse_retry_after(value: str, *, now: float) -> float | None:
     if _SECONDS.match(text):
         seconds = float(text)
         return max(0.0, seconds) if math.isfinite(seconds) else None
-    import email.utils  # noqa: PLC0415 - rare (most servers send seconds); slow to import
-
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
@@ -242,12 +233,12 @@ def _server_delay(error: BaseException, now: float | None) -> tuple[float, str] 
     if not isinstance(error, APIStatusError):
         return None
     if error.details.retry_delay is not None:
-        return error.details.retry_delay, _RETRY_INFO
+        return error.details.retry_delay, "retry-info"
     header = error.headers.get("retry-after")
     if header is None:
         return None
     seconds = parse_retry_after(header, now=_time.time() if now is None else now)
-    return None if seconds is None else (seconds, _RETRY_AFTER)
+    return None if seconds is None else (seconds, "retry-after")
 
 
 def _backoff(policy: RetryPolicy, attempt: int, random: Callable[[], float]) -> float:
@@ -258,14 +249,6 @@ def _backoff(policy: RetryPolicy, attempt: int, random: Callable[[], float]) -> 
     return random() * min(policy.max_backoff, cap)
 
 
-@attrs.frozen
-class _Decision:
-    delay: float | None
-    """Seconds to wait, or None to give up."""
-    reason: str
-    """Where the delay came from, or why we give up."""
-
-
 def _decide(
     policy: RetryPolicy,
     error: BaseException,
@@ -274,26 +257,20 @@ def _decide(
     elapsed: float,
     random: Callable[[], float],
     now: float | None,
-) -> _Decision:
+) -> tuple[float | None, str]:
+    """`retry_delay`, with where the delay came from, or why we give up."""
     if attempt > policy.max_retries:
-        return _Decision(None, f"{attempt} attempt(s) made, max_retries={policy.max_retries}")
+        return None, f"{attempt} attempt(s) made, max_retries={policy.max_retries}"
     if not _is_retryable(policy, error):
-        return _Decision(None, "not retryable")
-    delay, source = _server_delay(error, now) or (_backoff(policy, attempt, random), _BACKOFF)
-    refusal = _refusal(policy, delay, source, elapsed)
-    return _Decision(delay, source) if refusal is None else _Decision(None, refusal)
-
-
-def _refusal(policy: RetryPolicy, delay: float, source: str, elapsed: float) -> str | None:
-    """Why a wait of ``delay`` seconds must not happen, or None when it may."""
-    if source != _BACKOFF and not delay <= policy.max_server_delay:  # `not <=`: NaN too
-        return (
-            f"a {delay:.2f} s wait ({source}) exceeds max_server_delay={policy.max_server_delay:g}"
-        )
+        return None, "not retryable"
+    delay, source = _server_delay(error, now) or (_backoff(policy, attempt, random), "backoff")
+    if source != "backoff" and not delay <= policy.max_server_delay:  # `not <=`: NaN too
+        limit = policy.max_server_delay
+        return None, f"a {delay:.2f} s wait ({source}) exceeds max_server_delay={limit:g}"
     if policy.deadline is not None and elapsed + delay > policy.deadline:
         left = max(0.0, policy.deadline - elapsed)
-        return f"a {delay:.2f} s wait ({source}) exceeds the {left:.2f} s left"
-    return None
+        return None, f"a {delay:.2f} s wait ({source}) exceeds the {left:.2f} s left"
+    return delay, source
 
 
 def retry_delay(
@@ -308,7 +285,9 @@ def retry_delay(
     """Seconds to wait before the next attempt, or None to give up.
 
     A pure function: no I/O, no sleeping, no clock reads unless ``now`` is None and a
-    ``Retry-After`` date must be converted.
+    ``Retry-After`` date must be converted. The wait is chosen, and bounded, as
+    `RetryPolicy` describes; None also means ``max_retries`` retries were made or the
+    error is not retried.
 
     Retried: `APIStatusError` whose ``status`` is in ``policy.retry_statuses`` (or,
     with no status, whose ``code`` is in ``policy.retry_http_codes``); a connect
@@ -318,8 +297,6 @@ def retry_delay(
     `ResourceExhaustedError` whose QuotaFailure names a per-day quota, a ``pool``
     timeout, and anything else (`ResponseError`, programming errors, cancellation).
 
-    The wait is chosen, and bounded, as `RetryPolicy` describes.
-
     Args:
         policy: The rules to apply.
         error: What the failed attempt raised.
@@ -327,20 +304,15 @@ def retry_delay(
         elapsed: Seconds since the call started, waits included.
         random: Uniform source in ``[0, 1)`` for the jitter.
         now: Wall-clock time for ``Retry-After`` dates; `time.time` when None.
-
-    Returns:
-        The wait in seconds; None after ``max_retries`` retries, for an error that is
-        not retried, for a server delay above ``policy.max_server_delay``, or when the
-        wait would end past ``policy.deadline``.
     """
-    return _decide(policy, error, attempt=attempt, elapsed=elapsed, random=random, now=now).delay
+    return _decide(policy, error, attempt=attempt, elapsed=elapsed, random=random, now=now)[0]
 
 
 # --- clocks and the cooldown ------------------------------------------------------
 
 
 class Clock(Protocol):
-    """Time as the retry loop sees it; inject a fake one in tests."""
+    """Time as the retry loop sees it: `SystemClock`, or a fake one in tests."""
 
     def monotonic(self) -> float:
         """Seconds of a monotonic clock, for elapsed times and deadlines."""
@@ -350,7 +322,7 @@ class Clock(Protocol):
         """Wall-clock seconds since the epoch, for ``Retry-After`` dates."""
         ...
 
-    async def sleep(self, seconds: float) -> None:
+    async def sleep(self, seconds: float, /) -> None:
         """Wait ``seconds``; must let cancellation through."""
         ...
 
@@ -359,21 +331,13 @@ class Clock(Protocol):
         ...
 
 
-@attrs.frozen
 class SystemClock:
     """The real `Clock`: `time.monotonic`, `time.time`, `anyio.sleep`, `random.random`."""
 
-    def monotonic(self) -> float:
-        return _time.monotonic()
-
-    def time(self) -> float:
-        return _time.time()
-
-    async def sleep(self, seconds: float) -> None:
-        await anyio.sleep(seconds)
-
-    def random(self) -> float:
-        return _random.random()  # noqa: S311 - jitter needs no cryptographic quality
+    monotonic = staticmethod(_time.monotonic)
+    time = staticmethod(_time.time)
+    sleep = staticmethod(anyio.sleep)
+    random = staticmethod(_random.random)
 
 
 @attrs.define
@@ -388,10 +352,10 @@ class Cooldown:
     usable from whichever event loop runs them.
 
     Args:
-        monotonic: The monotonic clock; `time.monotonic` by default.
+        clock: Time source; `SystemClock` by default.
     """
 
-    monotonic: Callable[[], float] = attrs.field(default=_time.monotonic, kw_only=True)
+    clock: Clock = attrs.field(factory=SystemClock, kw_only=True)
     _until: float = attrs.field(default=-math.inf, init=False)
 
     def open_for(self, seconds: float) -> None:
@@ -402,22 +366,16 @@ class Cooldown:
         """
         if not 0 < seconds < math.inf:
             return
-        self._until = max(self._until, self.monotonic() + seconds)
+        self._until = max(self._until, self.clock.monotonic() + seconds)
 
     def remaining(self) -> float:
         """Seconds until the gate opens; ``0.0`` when it is open."""
-        return max(0.0, self._until - self.monotonic())
+        return max(0.0, self._until - self.clock.monotonic())
 
-    async def wait(
-        self,
-        *,
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-        limit: float | None = None,
-    ) -> float:
+    async def wait(self, *, limit: float | None = None) -> float:
         """Sleep until the gate is open, following extensions made meanwhile.
 
         Args:
-            sleep: The sleep function (the loop passes its `Clock`'s).
             limit: Seconds at most to wait (the caller's remaining budget).
 
         Returns:
@@ -429,7 +387,7 @@ class Cooldown:
                 remaining = min(remaining, limit - waited)
                 if remaining <= 0:
                     break
-            await sleep(remaining)
+            await self.clock.sleep(remaining)
             waited += remaining
         return waited
 
@@ -524,110 +482,6 @@ def _describe(error: BaseException) -> str:
     return type(error).__name__
 
 
-@attrs.define
-class _Run:
-    """The state of one `call_with_retries`."""
-
-    policy: RetryPolicy
-    cooldown: Cooldown | None
-    label: str
-    clock: Clock
-    instant: bool = attrs.field(factory=instant_retries_enabled)
-    start: float = 0.0
-    attempts: int = 0
-    backoff: float = 0.0
-
-    def elapsed(self) -> float:
-        virtual = self.backoff if self.instant else 0.0
-        return self.clock.monotonic() - self.start + virtual
-
-    def budget_left(self) -> float | None:
-        deadline = self.policy.deadline
-        return None if deadline is None else max(0.0, deadline - self.elapsed())
-
-    async def wait_for_cooldown(self) -> None:
-        if self.cooldown is None or self.instant:
-            return
-        budget = self.budget_left()
-        limit = self.policy.max_server_delay
-        limit = limit if budget is None else min(limit, budget)
-        self.backoff += await self.cooldown.wait(sleep=self.clock.sleep, limit=limit)
-
-    def next_delay(self, error: Exception) -> float | None:
-        decision = _decide(
-            self.policy,
-            error,
-            attempt=self.attempts,
-            elapsed=self.elapsed(),
-            random=self.clock.random,
-            now=self.clock.time(),
-        )
-        if decision.delay is None:
-            self.give_up(error, decision.reason)
-        else:
-            self.log_retry(error, decision)
-            self.open_cooldown(error, decision)
-            self.notify(error, decision)
-        return decision.delay
-
-    def notify(self, error: Exception, decision: _Decision) -> None:
-        observers = _observers.get()
-        if not observers:
-            return
-        event = RetryEvent(
-            label=self.label,
-            attempt=self.attempts,
-            max_attempts=self.policy.max_attempts,
-            error=error,
-            delay=decision.delay or 0.0,
-            source=decision.reason,
-        )
-        for observer in observers:
-            observer(event)
-
-    def log_retry(self, error: Exception, decision: _Decision) -> None:
-        logger.info(
-            "Retrying %s (attempt %d/%d) after %s; waiting %.2f s (%s)",
-            self.label,
-            self.attempts + 1,
-            self.policy.max_attempts,
-            _describe(error),
-            decision.delay,
-            decision.reason,
-        )
-
-    def open_cooldown(self, error: Exception, decision: _Decision) -> None:
-        is_429 = isinstance(error, APIStatusError) and error.code == 429
-        server_chose = decision.reason in (_RETRY_INFO, _RETRY_AFTER)
-        if self.cooldown is not None and not self.instant and is_429 and server_chose:
-            self.cooldown.open_for(decision.delay or 0.0)
-
-    def give_up(self, error: Exception, reason: str) -> None:
-        if not isinstance(error, RouterHubError):
-            return
-        logger.debug(
-            "Giving up on %s after %d attempt(s): %s; %s",
-            self.label,
-            self.attempts,
-            _describe(error),
-            reason,
-        )
-        error.call = self.stats().call_info(
-            request_id=getattr(error, "request_id", None),
-            http_status=getattr(error, "code", None) or getattr(error, "http_status", None),
-        )
-
-    async def pause(self, delay: float) -> None:
-        if not self.instant:
-            await self.clock.sleep(delay)
-        self.backoff += delay
-
-    def stats(self) -> RetryStats:
-        return RetryStats(
-            attempts=self.attempts, backoff_seconds=self.backoff, elapsed_seconds=self.elapsed()
-        )
-
-
 async def call_with_retries(
     attempt: Callable[[], Awaitable[T]],
     *,
@@ -663,17 +517,76 @@ async def call_with_retries(
         Exception: The last attempt's exception, unchanged; a `RouterHubError` gets
             its ``call`` set to a `CallInfo` with attempts, waits and elapsed time.
     """
-    run = _Run(policy=policy, cooldown=cooldown, label=label, clock=clock or SystemClock())
-    run.start = run.clock.monotonic()
+    clock = clock or SystemClock()
+    instant = _instant
+    if instant:
+        cooldown = None  # instant retries neither open nor await the cooldown
+    start = clock.monotonic()
+    attempts = 0
+    waited = 0.0
+
+    def elapsed() -> float:
+        # Instant waits are not slept, yet they count against the deadline.
+        return clock.monotonic() - start + (waited if instant else 0.0)
+
+    def stats() -> RetryStats:
+        return RetryStats(attempts=attempts, backoff_seconds=waited, elapsed_seconds=elapsed())
+
     while True:
-        await run.wait_for_cooldown()
-        run.attempts += 1
+        if cooldown is not None:
+            limit = policy.max_server_delay
+            if policy.deadline is not None:
+                limit = min(limit, max(0.0, policy.deadline - elapsed()))
+            waited += await cooldown.wait(limit=limit)
+        attempts += 1
         try:
             result = await attempt()
         except Exception as error:
-            delay = run.next_delay(error)
+            delay, reason = _decide(
+                policy,
+                error,
+                attempt=attempts,
+                elapsed=elapsed(),
+                random=clock.random,
+                now=clock.time(),
+            )
             if delay is None:
+                if isinstance(error, RouterHubError):
+                    logger.debug(
+                        "Giving up on %s after %d attempt(s): %s; %s",
+                        label,
+                        attempts,
+                        _describe(error),
+                        reason,
+                    )
+                    code = getattr(error, "code", None) or getattr(error, "http_status", None)
+                    request_id = getattr(error, "request_id", None)
+                    error.call = stats().call_info(request_id=request_id, http_status=code)
                 raise
+            logger.info(
+                "Retrying %s (attempt %d/%d) after %s; waiting %.2f s (%s)",
+                label,
+                attempts + 1,
+                policy.max_attempts,
+                _describe(error),
+                delay,
+                reason,
+            )
+            is_429 = isinstance(error, APIStatusError) and error.code == 429
+            if cooldown is not None and is_429 and reason != "backoff":
+                cooldown.open_for(delay)
+            event = RetryEvent(
+                label=label,
+                attempt=attempts,
+                max_attempts=policy.max_attempts,
+                error=error,
+                delay=delay,
+                source=reason,
+            )
+            for observer in _observers.get():
+                observer(event)
         else:
-            return result, run.stats()
-        await run.pause(delay)
+            return result, stats()
+        if not instant:
+            await clock.sleep(delay)
+        waited += delay

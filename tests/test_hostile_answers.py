@@ -118,7 +118,7 @@ async def _succeed() -> str:
 async def test_a_cooldown_holds_a_call_without_deadline_at_most_the_maximum() -> None:
     """With deadline=None, a long-closed cooldown holds a call max_server_delay at most."""
     clock = FakeClock()
-    cooldown = Cooldown(monotonic=clock.monotonic)
+    cooldown = Cooldown(clock=clock)
     cooldown.open_for(1e9)
     policy = RetryPolicy(deadline=None, max_retries=0, max_server_delay=5.0)
     result, stats = await call_with_retries(_succeed, policy=policy, cooldown=cooldown, clock=clock)
@@ -128,7 +128,7 @@ async def test_a_cooldown_holds_a_call_without_deadline_at_most_the_maximum() ->
 async def test_a_cooldown_holds_a_call_at_most_its_deadline() -> None:
     """A deadline shorter than max_server_delay bounds the cooldown wait instead."""
     clock = FakeClock()
-    cooldown = Cooldown(monotonic=clock.monotonic)
+    cooldown = Cooldown(clock=clock)
     cooldown.open_for(1e9)
     policy = RetryPolicy(deadline=2.0, max_retries=0)
     await call_with_retries(_succeed, policy=policy, cooldown=cooldown, clock=clock)

@@ -407,7 +407,7 @@ def test_backoff_past_the_deadline_gives_up() -> None:
 def test_cooldown_extends_and_never_shortens() -> None:
     """open_for keeps the later of the current and the new end."""
     clock = FakeClock()
-    cooldown = Cooldown(monotonic=clock.monotonic)
+    cooldown = Cooldown(clock=clock)
     assert cooldown.remaining() == 0.0
     cooldown.open_for(30)
     cooldown.open_for(10)
@@ -420,7 +420,7 @@ def test_cooldown_extends_and_never_shortens() -> None:
 async def test_cooldown_wait_follows_extensions() -> None:
     """wait() sleeps until the gate opens, including extensions made meanwhile."""
     clock = FakeClock()
-    cooldown = Cooldown(monotonic=clock.monotonic)
+    cooldown = Cooldown(clock=clock)
     cooldown.open_for(10)
 
     async def extend() -> None:
@@ -428,7 +428,7 @@ async def test_cooldown_wait_follows_extensions() -> None:
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(extend)
-        waited = await cooldown.wait(sleep=clock.sleep)
+        waited = await cooldown.wait()
     assert waited == clock.now == 15.0
     assert cooldown.remaining() == 0.0
 
@@ -436,9 +436,9 @@ async def test_cooldown_wait_follows_extensions() -> None:
 async def test_cooldown_wait_respects_the_limit() -> None:
     """wait(limit=...) never sleeps longer than the limit."""
     clock = FakeClock()
-    cooldown = Cooldown(monotonic=clock.monotonic)
+    cooldown = Cooldown(clock=clock)
     cooldown.open_for(1000)
-    assert await cooldown.wait(sleep=clock.sleep, limit=10) == 10.0
+    assert await cooldown.wait(limit=10) == 10.0
     assert clock.sleeps == [10.0]
 
 
@@ -446,7 +446,7 @@ async def test_rate_limit_with_server_delay_makes_other_calls_wait() -> None:
     """A retried 429 with RetryInfo opens the cooldown, and a second task waits it out."""
     clock = FakeClock()
     clock.gate = anyio.Event()
-    cooldown = Cooldown(monotonic=clock.monotonic)
+    cooldown = Cooldown(clock=clock)
     first, _ = failing(api_error(429, "RESOURCE_EXHAUSTED", details=[retry_info(30)]))
     second_started: list[float] = []
 
@@ -482,7 +482,7 @@ class RecordingCooldown(Cooldown):
     """A cooldown that remembers what it was opened for."""
 
     def __init__(self, clock: FakeClock) -> None:
-        super().__init__(monotonic=clock.monotonic)
+        super().__init__(clock=clock)
         self.opened: list[float] = []
 
     def open_for(self, seconds: float) -> None:
@@ -514,7 +514,7 @@ async def test_cooldown_opens_only_for_rate_limits_with_server_delay(
 async def test_cooldown_wait_stops_at_the_deadline() -> None:
     """A cooldown longer than the call's budget is waited only up to the deadline."""
     clock = FakeClock()
-    cooldown = Cooldown(monotonic=clock.monotonic)
+    cooldown = Cooldown(clock=clock)
     cooldown.open_for(1000)
     attempt, calls = failing()
     _, stats = await call_with_retries(
@@ -691,7 +691,7 @@ async def test_giving_up_is_logged_at_debug(caplog: pytest.LogCaptureFixture) ->
 async def test_instant_retries_skip_sleeping_but_count_waits() -> None:
     """Under instant_retries() the waits are recorded but never slept."""
     clock = FakeClock()
-    cooldown = Cooldown(monotonic=clock.monotonic)
+    cooldown = Cooldown(clock=clock)
     attempt, calls = failing(
         api_error(429, "RESOURCE_EXHAUSTED", details=[retry_info(20)]), api_error(503)
     )
