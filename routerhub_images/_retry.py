@@ -482,6 +482,36 @@ def _describe(error: BaseException) -> str:
     return type(error).__name__
 
 
+def _give_up(error: Exception, label: str, reason: str, stats: RetryStats) -> None:
+    """Log the end of a call and record on its error what the call took."""
+    if not isinstance(error, RouterHubError):
+        return
+    logger.debug(
+        "Giving up on %s after %d attempt(s): %s; %s",
+        label,
+        stats.attempts,
+        _describe(error),
+        reason,
+    )
+    code = getattr(error, "code", None) or getattr(error, "http_status", None)
+    error.call = stats.call_info(request_id=getattr(error, "request_id", None), http_status=code)
+
+
+def _announce(event: RetryEvent) -> None:
+    """Log a retry about to happen and tell the observers of this context."""
+    logger.info(
+        "Retrying %s (attempt %d/%d) after %s; waiting %.2f s (%s)",
+        event.label,
+        event.attempt + 1,
+        event.max_attempts,
+        _describe(event.error),
+        event.delay,
+        event.source,
+    )
+    for observer in _observers.get():
+        observer(event)
+
+
 async def call_with_retries(
     attempt: Callable[[], Awaitable[T]],
     *,
@@ -551,30 +581,8 @@ async def call_with_retries(
                 now=clock.time(),
             )
             if delay is None:
-                if isinstance(error, RouterHubError):
-                    logger.debug(
-                        "Giving up on %s after %d attempt(s): %s; %s",
-                        label,
-                        attempts,
-                        _describe(error),
-                        reason,
-                    )
-                    code = getattr(error, "code", None) or getattr(error, "http_status", None)
-                    request_id = getattr(error, "request_id", None)
-                    error.call = stats().call_info(request_id=request_id, http_status=code)
+                _give_up(error, label, reason, stats())
                 raise
-            logger.info(
-                "Retrying %s (attempt %d/%d) after %s; waiting %.2f s (%s)",
-                label,
-                attempts + 1,
-                policy.max_attempts,
-                _describe(error),
-                delay,
-                reason,
-            )
-            is_429 = isinstance(error, APIStatusError) and error.code == 429
-            if cooldown is not None and is_429 and reason != "backoff":
-                cooldown.open_for(delay)
             event = RetryEvent(
                 label=label,
                 attempt=attempts,
@@ -583,8 +591,10 @@ async def call_with_retries(
                 delay=delay,
                 source=reason,
             )
-            for observer in _observers.get():
-                observer(event)
+            _announce(event)
+            is_429 = isinstance(error, APIStatusError) and error.code == 429
+            if cooldown is not None and is_429 and reason != "backoff":
+                cooldown.open_for(delay)
         else:
             return result, stats()
         if not instant:
