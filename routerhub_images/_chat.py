@@ -16,8 +16,8 @@ import json
 import os
 import pathlib
 import threading
-from collections.abc import Callable, Coroutine, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -46,18 +46,9 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncChat", "Chat"]
 
-_T = TypeVar("_T")
 _C = TypeVar("_C", bound="_ChatBase")
 
 _IMAGE_REF = "$image"
-
-
-class _Run(Protocol):
-    """Runs an async method of the loop's client on the facade's loop; blocks for it."""
-
-    def __call__(
-        self, method: Callable[..., Coroutine[Any, Any, _T]], /, *args: Any, **kwargs: Any
-    ) -> _T: ...
 
 
 # The saved session, read and written by the wire converter. No field has a default, so
@@ -352,8 +343,9 @@ class Chat(_ChatBase):
     interleave: the second raises `ChatBusyError`.
     """
 
-    def __init__(self, run: _Run, model: str, **settings: Any):
+    def __init__(self, run: Callable[..., GenerateContentResponse], model: str, **settings: Any):
         super().__init__(model, **settings)
+        # ImageClient._call: runs `_send_with` on the client's event loop and waits for it.
         self._run = run
 
     def send(
