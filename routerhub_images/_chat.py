@@ -1,11 +1,4 @@
-"""Chat sessions: conversational editing that keeps every model turn exactly as it came.
-
-A chat holds completed turns (the user's contents and the model's reply). A send builds
-the request from that history plus the new user turn; the history changes only when
-the answer carries a usable model turn, so a failed, blocked or withheld turn can be
-retried as it was. Model turns are kept as parsed, so every part goes back with its
-``thoughtSignature``, thought drafts and fields this version does not know.
-"""
+"""Chat sessions: conversational editing that keeps every model turn exactly as it came."""
 
 from __future__ import annotations
 
@@ -233,7 +226,6 @@ class _ChatBase:
         settings = self._settings
         with self._claimed("send"):
             user = await _user_turn(client, message, images)
-            before = self._turns
             config = _with_image_options(
                 generation_config or settings.generation_config,
                 aspect_ratio or settings.aspect_ratio,
@@ -251,7 +243,7 @@ class _ChatBase:
             self._usage = total_usage((self._usage, response.usage_metadata))
             reply = _usable_reply(response)
             if reply is not None:
-                self._turns = (*before, _Turn(user=user, model=reply))
+                self._turns = (*self._turns, _Turn(user=user, model=reply))
             return response
 
 
