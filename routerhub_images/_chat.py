@@ -44,8 +44,22 @@ _C = TypeVar("_C", bound="_ChatBase")
 _IMAGE_REF = "$image"
 
 
-# The saved session, read and written by the wire converter. No field has a default, so
-# every one is written, null or not, as version 1 always wrote them.
+@attrs.frozen(kw_only=True)
+class _Session:
+    """A saved chat, as the wire converter writes and reads it.
+
+    No field here or in `_Settings` and `_Turn` has a default, so each is written, null or
+    not, as format version 1 always wrote them. ``images`` holds the base64 of every inline
+    image by its SHA-256; the turns refer to it as ``{"$image": key}``.
+    """
+
+    format: str
+    version: int
+    model: str
+    settings: _Settings
+    turns: tuple[_Turn, ...]
+    usage: UsageMetadata
+    images: dict[str, str]
 
 
 @attrs.frozen(kw_only=True)
@@ -63,20 +77,8 @@ class _Turn:
     model: Content
 
 
-@attrs.frozen(kw_only=True)
-class _Session:
-    format: str
-    version: int
-    model: str
-    settings: _Settings
-    turns: tuple[_Turn, ...]
-    usage: UsageMetadata
-    # The base64 of every inline image, by its SHA-256; the turns hold {"$image": key}.
-    images: dict[str, str]
-
-
 def _structure_instruction(value: Any, _: Any) -> str | Content | None:
-    # A system instruction is saved as it was given: text or a Content.
+    # Saved as it was given, text or a Content: a union cattrs cannot structure by itself.
     if value is None or isinstance(value, str):
         return value
     return _wire.converter.structure(value, Content)
