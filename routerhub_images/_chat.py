@@ -1,26 +1,21 @@
-"""Chat sessions: conversational editing that keeps every model turn exactly as it came.
-
-A chat holds completed turns (the user's contents and the model's reply). A send builds
-the request from that history plus the new user turn; the history changes only when
-the answer carries a usable model turn, so a failed, blocked or withheld turn can be
-retried as it was. Model turns are kept as parsed, so every part goes back with its
-``thoughtSignature``, thought drafts and fields this version does not know.
-"""
+"""Chat sessions: conversational editing that keeps every model turn exactly as it came."""
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import os
 import pathlib
 import threading
-from collections.abc import Callable, Coroutine, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 from . import _constants as consts
+from . import _wire
 from ._constants import NOT_GIVEN, NotGiven
 from ._enums import Role
 from ._errors import ChatBusyError, ChatFileError, InvalidInputError, ResponseError
@@ -44,34 +39,52 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncChat", "Chat"]
 
-_T = TypeVar("_T")
 _C = TypeVar("_C", bound="_ChatBase")
 
 _IMAGE_REF = "$image"
 
 
-class _Run(Protocol):
-    """Runs an async method of the loop's client on the facade's loop; blocks for it."""
+@attrs.frozen(kw_only=True)
+class _Session:
+    """A saved chat, as the wire converter writes and reads it.
 
-    def __call__(
-        self, method: Callable[..., Coroutine[Any, Any, _T]], /, *args: Any, **kwargs: Any
-    ) -> _T: ...
+    No field here or in `_Settings` and `_Turn` has a default, so each is written, null or
+    not, as format version 1 always wrote them. ``images`` holds the base64 of every inline
+    image by its SHA-256; the turns refer to it as ``{"$image": key}``.
+    """
+
+    format: str
+    version: int
+    model: str
+    settings: _Settings
+    turns: tuple[_Turn, ...]
+    usage: UsageMetadata
+    images: dict[str, str]
+
+
+@attrs.frozen(kw_only=True)
+class _Settings:
+    aspect_ratio: str | None
+    image_size: str | None
+    generation_config: GenerationConfig | None
+    system_instruction: str | Content | None
+    safety_settings: tuple[SafetySetting, ...] | None
 
 
 @attrs.frozen
 class _Turn:
     user: tuple[Content, ...]
-    reply: Content
+    model: Content
 
 
-@attrs.frozen(kw_only=True)
-class _Settings:
-    model: str
-    aspect_ratio: str | None = None
-    image_size: str | None = None
-    generation_config: GenerationConfig | None = None
-    system_instruction: str | Content | None = None
-    safety_settings: tuple[SafetySetting, ...] | None = None
+def _structure_instruction(value: Any, _: Any) -> str | Content | None:
+    # Saved as it was given, text or a Content: a union cattrs cannot structure by itself.
+    if value is None or isinstance(value, str):
+        return value
+    return _wire.converter.structure(value, Content)
+
+
+_wire.converter.register_structure_hook(str | Content | None, _structure_instruction)
 
 
 class _ChatBase:
@@ -88,8 +101,8 @@ class _ChatBase:
         safety_settings: Sequence[SafetySetting] | None = None,
         history: Sequence[Content] | None = None,
     ):
+        self._model = normalize_model_name(model)
         self._settings = _Settings(
-            model=normalize_model_name(model),
             aspect_ratio=aspect_ratio,
             image_size=image_size,
             generation_config=generation_config,
@@ -108,17 +121,17 @@ class _ChatBase:
     @property
     def model(self) -> str:
         """The chat's model (normalized, ``google/...``)."""
-        return self._settings.model
+        return self._model
 
     @property
     def history(self) -> tuple[Content, ...]:
         """Every completed turn, user and model, as sent with the next message."""
-        return tuple(content for turn in self._turns for content in (*turn.user, turn.reply))
+        return tuple(content for turn in self._turns for content in (*turn.user, turn.model))
 
     @property
     def images(self) -> list[list[GeneratedImage]]:
         """The final images (not drafts) of every model turn so far, one list per turn."""
-        return [_final_images(turn.reply) for turn in self._turns]
+        return [_final_images(turn.model) for turn in self._turns]
 
     @property
     def last_image(self) -> GeneratedImage | None:
@@ -157,38 +170,37 @@ class _ChatBase:
 
     def fork(self: _C) -> _C:
         """A new chat with the same settings, history and usage; each then goes its own way."""
-        other = object.__new__(type(self))
-        other.__dict__.update(self.__dict__)
+        other = copy.copy(self)
         other._busy = threading.Lock()
         return other
 
     def to_json(self) -> str:
         """The session as versioned JSON: every image stored once, signatures intact."""
-        images: dict[str, str] = {}
-        body = {
-            "format": consts.CHAT_FORMAT,
-            "version": consts.CHAT_FORMAT_VERSION,
-            "model": self.model,
-            "settings": _settings_dict(self._settings),
-            "turns": [
-                {
-                    "user": [_pack(c.to_dict(), images) for c in turn.user],
-                    "model": _pack(turn.reply.to_dict(), images),
-                }
-                for turn in self._turns
-            ],
-            "usage": self._usage.to_dict(),
-            "images": images,
-        }
+        session = _Session(
+            format=consts.CHAT_FORMAT,
+            version=consts.CHAT_FORMAT_VERSION,
+            model=self._model,
+            settings=self._settings,
+            turns=self._turns,
+            usage=self._usage,
+            images={},
+        )
+        body = _wire.unstructure(session)
+        _pack(body)
         return json.dumps(body, separators=(",", ":"))
 
     def save(self, path: str | os.PathLike[str]) -> pathlib.Path:
         """Write `to_json` to ``path`` atomically (a crash leaves the old file); return it."""
         return atomic_write_bytes(path, self.to_json().encode())
 
+    def _resume(self: _C, session: _Session) -> _C:
+        self._settings = session.settings
+        self._turns = session.turns
+        self._usage = session.usage
+        return self
+
     @contextlib.contextmanager
     def _claimed(self, action: str) -> Iterator[None]:
-        """Hold the busy lock for one send or rewind, or refuse at once."""
         if not self._busy.acquire(blocking=False):
             raise ChatBusyError(
                 f"cannot {action}: a send on this chat is still running "
@@ -216,14 +228,13 @@ class _ChatBase:
         settings = self._settings
         with self._claimed("send"):
             user = await _user_turn(client, message, images)
-            before = self._turns
             config = _with_image_options(
                 generation_config or settings.generation_config,
                 aspect_ratio or settings.aspect_ratio,
                 image_size or settings.image_size,
             )
             response = await client.generate_content(
-                settings.model,
+                self._model,
                 [*self.history, *user],
                 generation_config=config,
                 system_instruction=system_instruction or settings.system_instruction,
@@ -234,7 +245,7 @@ class _ChatBase:
             self._usage = total_usage((self._usage, response.usage_metadata))
             reply = _usable_reply(response)
             if reply is not None:
-                self._turns = (*before, _Turn(user=user, reply=reply))
+                self._turns = (*self._turns, _Turn(user=user, model=reply))
             return response
 
 
@@ -306,8 +317,8 @@ class AsyncChat(_ChatBase):
         Raises:
             ChatFileError: not a saved chat, or a format version newer than this one.
         """
-        state = _parse_state(data)
-        return _resumed(client.chat(state["model"], **state["settings"]), state)
+        session = _parsed(data)
+        return client.chat(session.model)._resume(session)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, client: AsyncImageClient) -> AsyncChat:
@@ -326,8 +337,9 @@ class Chat(_ChatBase):
     interleave: the second raises `ChatBusyError`.
     """
 
-    def __init__(self, run: _Run, model: str, **settings: Any):
+    def __init__(self, run: Callable[..., GenerateContentResponse], model: str, **settings: Any):
         super().__init__(model, **settings)
+        # ImageClient._call: runs `_send_with` on the client's event loop and waits for it.
         self._run = run
 
     def send(
@@ -360,20 +372,13 @@ class Chat(_ChatBase):
     @classmethod
     def from_json(cls, data: str | bytes, *, client: ImageClient) -> Chat:
         """Resume a session saved by `to_json`; see `AsyncChat.from_json`."""
-        state = _parse_state(data)
-        return _resumed(client.chat(state["model"], **state["settings"]), state)
+        session = _parsed(data)
+        return client.chat(session.model)._resume(session)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, client: ImageClient) -> Chat:
         """Resume a session from a file written by `save`; see `AsyncChat.load`."""
         return cls.from_json(_read(path), client=client)
-
-
-def _resumed(chat: _C, state: dict[str, Any]) -> _C:
-    """``chat`` (new, from the saved settings) with the saved turns and usage."""
-    chat._turns = state["turns"]
-    chat._usage = state["usage"]
-    return chat
 
 
 def _split_turns(history: Sequence[Content]) -> tuple[_Turn, ...]:
@@ -386,7 +391,7 @@ def _split_turns(history: Sequence[Content]) -> tuple[_Turn, ...]:
         if not isinstance(content, Content):
             raise InvalidInputError(f"history items must be Content, not {type(content).__name__}")
         if content.role == Role.MODEL:
-            turns.append(_Turn(user=tuple(user), reply=content))
+            turns.append(_Turn(user=tuple(user), model=content))
             user = []
         else:
             user.append(content)
@@ -444,49 +449,34 @@ def _final_images(reply: Content) -> list[GeneratedImage]:
     ]
 
 
-def _settings_dict(settings: _Settings) -> dict[str, Any]:
-    instruction = settings.system_instruction
-    return {
-        "aspectRatio": settings.aspect_ratio,
-        "imageSize": settings.image_size,
-        "generationConfig": (
-            None if settings.generation_config is None else settings.generation_config.to_dict()
-        ),
-        "systemInstruction": (
-            instruction if isinstance(instruction, str | None) else instruction.to_dict()
-        ),
-        "safetySettings": (
-            None
-            if settings.safety_settings is None
-            else [s.to_dict() for s in settings.safety_settings]
-        ),
-    }
+def _blobs(body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The ``inlineData`` objects of every saved turn."""
+    for turn in body["turns"]:
+        for content in (*turn["user"], turn["model"]):
+            for part in content.get("parts", ()):
+                blob = part.get("inlineData")
+                if isinstance(blob, dict):
+                    yield blob
 
 
-def _pack(content: dict[str, Any], images: dict[str, str]) -> dict[str, Any]:
+def _pack(body: dict[str, Any]) -> None:
     """Move every inline image's base64 into ``images`` (by SHA-256), leaving a reference."""
-    for part in content.get("parts", ()):
-        blob = part.get("inlineData")
-        if isinstance(blob, dict) and isinstance(blob.get("data"), str):
-            data = blob["data"]
+    for blob in _blobs(body):
+        data = blob.get("data")
+        if isinstance(data, str):
             key = hashlib.sha256(data.encode()).hexdigest()
-            images.setdefault(key, data)
+            body["images"].setdefault(key, data)
             blob["data"] = {_IMAGE_REF: key}
-    return content
 
 
-def _unpack(content: Any, images: dict[str, Any]) -> Content:
-    if not isinstance(content, dict):
-        raise ChatFileError("a saved turn is not a JSON object")
-    for part in content.get("parts", ()):
-        blob = part.get("inlineData") if isinstance(part, dict) else None
-        data = blob.get("data") if isinstance(blob, dict) else None
-        if isinstance(blob, dict) and isinstance(data, dict):
-            stored = images.get(str(data.get(_IMAGE_REF)))
+def _unpack(body: dict[str, Any]) -> None:
+    for blob in _blobs(body):
+        reference = blob.get("data")
+        if isinstance(reference, dict):
+            stored = body["images"].get(str(reference.get(_IMAGE_REF)))
             if not isinstance(stored, str):
-                raise ChatFileError(f"a saved turn refers to a missing image {data!r}")
+                raise ChatFileError(f"a saved turn refers to a missing image {reference!r}")
             blob["data"] = stored
-    return Content.from_dict(content)
 
 
 def _read(path: str | os.PathLike[str]) -> bytes:
@@ -496,8 +486,7 @@ def _read(path: str | os.PathLike[str]) -> bytes:
         raise ChatFileError(f"cannot read the chat session {os.fspath(path)!r}: {exc}") from exc
 
 
-def _parse_state(data: str | bytes) -> dict[str, Any]:
-    """Parse a saved session into the arguments of ``client.chat`` and its turns."""
+def _parsed(data: str | bytes) -> _Session:
     try:
         body = json.loads(data)
     except ValueError as exc:
@@ -511,38 +500,7 @@ def _parse_state(data: str | bytes) -> dict[str, Any]:
             f"{consts.CHAT_FORMAT_VERSION} (upgrade routerhub-images)"
         )
     try:
-        return _state(body)
+        _unpack(body)
+        return _wire.structure(body, _Session)
     except (KeyError, TypeError, AttributeError, ResponseError) as exc:
         raise ChatFileError(f"a damaged chat session: {exc}") from None
-
-
-def _state(body: dict[str, Any]) -> dict[str, Any]:
-    images = body["images"]
-    settings = body["settings"]
-    instruction = settings.get("systemInstruction")
-    config = settings.get("generationConfig")
-    safety = settings.get("safetySettings")
-    return {
-        "model": str(body["model"]),
-        "settings": {
-            "aspect_ratio": settings.get("aspectRatio"),
-            "image_size": settings.get("imageSize"),
-            "generation_config": None if config is None else GenerationConfig.from_dict(config),
-            "system_instruction": (
-                instruction
-                if isinstance(instruction, str | None)
-                else Content.from_dict(instruction)
-            ),
-            "safety_settings": (
-                None if safety is None else [SafetySetting.from_dict(s) for s in safety]
-            ),
-        },
-        "turns": tuple(
-            _Turn(
-                user=tuple(_unpack(c, images) for c in turn["user"]),
-                reply=_unpack(turn["model"], images),
-            )
-            for turn in body["turns"]
-        ),
-        "usage": UsageMetadata.from_dict(body.get("usage") or {}),
-    }

@@ -125,6 +125,16 @@ async def test_saved_session_stores_each_image_once(
     assert len(saved["images"]) == len(distinct)
 
 
+@pytest.mark.parametrize("name", ["chat_session_v1_plain.json", "chat_session_v1_settings.json"])
+async def test_session_saved_by_format_version_1_loads_and_saves_the_same_bytes(
+    client: AsyncImageClient, name: str
+) -> None:
+    """A file saved by format version 1 loads, and saving it again writes the same bytes."""
+    chat = AsyncChat.load(DATA / name, client=client)
+    assert chat.last_image is not None
+    assert chat.to_json().encode() == (DATA / name).read_bytes()
+
+
 @pytest.mark.parametrize(
     "text",
     ["not json", '{"format": "other"}', '{"format": "routerhub-images/chat", "version": 99}'],
