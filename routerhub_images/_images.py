@@ -105,19 +105,15 @@ def image_dimensions(data: bytes) -> tuple[int, int] | None:
             return _webp_dimensions(data)
         if mime_type == _GIF:
             return _dimensions(_uint(data, 6, 2, "little"), _uint(data, 8, 2, "little"))
-    except _TruncatedError:
+    except IndexError:  # the header ends before a field it should hold
         return None
     return None
-
-
-class _TruncatedError(Exception):
-    """The header ends before the field being read."""
 
 
 def _uint(data: bytes, offset: int, length: int, byteorder: Literal["big", "little"]) -> int:
     chunk = data[offset : offset + length]
     if len(chunk) != length:
-        raise _TruncatedError
+        raise IndexError("truncated image header")
     return int.from_bytes(chunk, byteorder)
 
 
