@@ -13,7 +13,6 @@ import pathlib
 import re
 import secrets
 import stat
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 import attrs
@@ -97,28 +96,29 @@ def image_dimensions(data: bytes) -> tuple[int, int] | None:
     malformed input.
     """
     mime_type = sniff_mime_type(data)
-    if mime_type == _PNG:
-        return _png_dimensions(data)
-    if mime_type == _JPEG:
-        return _jpeg_dimensions(data)
-    if mime_type == _WEBP:
-        return _webp_dimensions(data)
-    if mime_type == _GIF:
-        return _dimensions(_uint(data, 6, 2, "little"), _uint(data, 8, 2, "little"))
+    try:
+        if mime_type == _PNG:
+            return _png_dimensions(data)
+        if mime_type == _JPEG:
+            return _jpeg_dimensions(data)
+        if mime_type == _WEBP:
+            return _webp_dimensions(data)
+        if mime_type == _GIF:
+            return _dimensions(_uint(data, 6, 2, "little"), _uint(data, 8, 2, "little"))
+    except IndexError:  # the header ends before a field it should hold
+        return None
     return None
 
 
-def _uint(data: bytes, offset: int, length: int, byteorder: Literal["big", "little"]) -> int | None:
+def _uint(data: bytes, offset: int, length: int, byteorder: Literal["big", "little"]) -> int:
     chunk = data[offset : offset + length]
     if len(chunk) != length:
-        return None
+        raise IndexError("truncated image header")
     return int.from_bytes(chunk, byteorder)
 
 
-def _dimensions(width: int | None, height: int | None) -> tuple[int, int] | None:
-    if not width or not height:
-        return None
-    return width, height
+def _dimensions(width: int, height: int) -> tuple[int, int] | None:
+    return (width, height) if width and height else None
 
 
 def _png_dimensions(data: bytes) -> tuple[int, int] | None:
@@ -142,9 +142,11 @@ def _jpeg_dimensions(data: bytes) -> tuple[int, int] | None:
         pos += 1
         if marker in _STANDALONE_MARKERS:
             continue
-        length = _uint(data, pos, 2, "big")
-        if marker in (0x00, 0xD9, 0xDA) or length is None or length < 2:
+        if marker in (0x00, 0xD9, 0xDA):
             return None  # stuffed byte, EOI or scan data before any frame header
+        length = _uint(data, pos, 2, "big")
+        if length < 2:
+            return None
         if 0xC0 <= marker <= 0xCF and marker not in _NOT_SOF_MARKERS:
             # Segment: length(2) precision(1) height(2) width(2).
             return _dimensions(_uint(data, pos + 5, 2, "big"), _uint(data, pos + 3, 2, "big"))
@@ -154,39 +156,20 @@ def _jpeg_dimensions(data: bytes) -> tuple[int, int] | None:
 
 def _webp_dimensions(data: bytes) -> tuple[int, int] | None:
     """Read the size from the first chunk of a WEBP file (``VP8``, ``VP8L`` or ``VP8X``)."""
-    reader = _WEBP_CHUNK_READERS.get(data[12:16])
-    return None if reader is None else reader(data)
-
-
-def _vp8_dimensions(data: bytes) -> tuple[int, int] | None:
-    """Lossy: frame tag(3), start code ``9d 01 2a``, then 14-bit width and height."""
-    width, height = _uint(data, 26, 2, "little"), _uint(data, 28, 2, "little")
-    if data[23:26] != b"\x9d\x01\x2a" or width is None or height is None:
-        return None
-    return _dimensions(width & 0x3FFF, height & 0x3FFF)
-
-
-def _vp8l_dimensions(data: bytes) -> tuple[int, int] | None:
-    """Lossless: signature ``2f``, then 14-bit width-1 and 14-bit height-1."""
-    bits = _uint(data, 21, 4, "little")
-    if data[20:21] != b"\x2f" or bits is None:
-        return None
-    return _dimensions((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
-
-
-def _vp8x_dimensions(data: bytes) -> tuple[int, int] | None:
-    """Extended: flags(1), reserved(3), then 24-bit canvas width-1 and height-1."""
-    width, height = _uint(data, 24, 3, "little"), _uint(data, 27, 3, "little")
-    if width is None or height is None:
-        return None
-    return _dimensions(width + 1, height + 1)
-
-
-_WEBP_CHUNK_READERS: dict[bytes, Callable[[bytes], tuple[int, int] | None]] = {
-    b"VP8 ": _vp8_dimensions,
-    b"VP8L": _vp8l_dimensions,
-    b"VP8X": _vp8x_dimensions,
-}
+    chunk = data[12:16]
+    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":
+        # Lossy: frame tag(3), start code ``9d 01 2a``, then 14-bit width and height.
+        width, height = _uint(data, 26, 2, "little"), _uint(data, 28, 2, "little")
+        return _dimensions(width & 0x3FFF, height & 0x3FFF)
+    if chunk == b"VP8L" and data[20:21] == b"\x2f":
+        # Lossless: signature ``2f``, then 14-bit width-1 and 14-bit height-1.
+        bits = _uint(data, 21, 4, "little")
+        return _dimensions((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+    if chunk == b"VP8X":
+        # Extended: flags(1), reserved(3), then 24-bit canvas width-1 and height-1.
+        width, height = _uint(data, 24, 3, "little"), _uint(data, 27, 3, "little")
+        return _dimensions(width + 1, height + 1)
+    return None
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> pathlib.Path:
@@ -290,10 +273,10 @@ class GeneratedImage:
 
     # IPython's display protocol: a notebook cell ending in an image shows the picture.
     def _repr_png_(self) -> bytes | None:
-        return self.data if self.mime_type == "image/png" else None
+        return self.data if self.mime_type == _PNG else None
 
     def _repr_jpeg_(self) -> bytes | None:
-        return self.data if self.mime_type == "image/jpeg" else None
+        return self.data if self.mime_type == _JPEG else None
 
 
 def max_file_bytes(max_request_bytes: int | None) -> int | None:
@@ -395,17 +378,13 @@ def check_image_bytes(data: bytes, mime_type: str | None = None) -> str:
     if not data:
         raise ImageInputError("image data is empty")
     if mime_type is not None:
-        return _check_mime_type(mime_type)
+        if not isinstance(mime_type, str):
+            raise ImageTypeError(f"mime_type must be a str, not {type(mime_type).__name__}")
+        if not _MIME_TYPE_RE.fullmatch(mime_type):
+            raise ImageInputError(f"mime_type {mime_type!r} is not of the form 'type/subtype'")
+        return mime_type.lower()
     sniffed = sniff_mime_type(data)
     if sniffed is None:
         message = f"image data is not a {_SUPPORTED_FORMATS} image; pass mime_type= to send it"
         raise ImageInputError(message)
     return sniffed
-
-
-def _check_mime_type(mime_type: str) -> str:
-    if not isinstance(mime_type, str):
-        raise ImageTypeError(f"mime_type must be a str, not {type(mime_type).__name__}")
-    if not _MIME_TYPE_RE.fullmatch(mime_type):
-        raise ImageInputError(f"mime_type {mime_type!r} is not of the form 'type/subtype'")
-    return mime_type.lower()

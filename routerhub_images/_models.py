@@ -81,23 +81,24 @@ MODELS: Mapping[str, ModelInfo] = types.MappingProxyType({info.name: info for in
 """Known models by canonical name (read-only)."""
 
 
-def _ratio_value(ratio: str) -> Fraction:
+def ratio_value(ratio: str) -> Fraction:
+    """The width over the height of an aspect ratio (``"16:9"`` is 16/9)."""
     width, height = ratio.split(":")
     return Fraction(int(width), int(height))
 
 
-def _size_pixels(size: str) -> int:
+def size_pixels(size: str) -> int:
     """The nominal edge length of an image size (``"1K"`` is 1024)."""
     return int(size[:-1]) * 1024 if size.endswith("K") else int(size)
 
 
 ASPECT_RATIOS: tuple[str, ...] = tuple(
-    sorted({r for info in _TABLE for r in info.aspect_ratios}, key=_ratio_value)
+    sorted({r for info in _TABLE for r in info.aspect_ratios}, key=ratio_value)
 )
 """Every aspect ratio some known model supports, from the tallest to the widest."""
 
 IMAGE_SIZES: tuple[str, ...] = tuple(
-    sorted({s for info in _TABLE for s in info.image_sizes}, key=_size_pixels)
+    sorted({s for info in _TABLE for s in info.image_sizes}, key=size_pixels)
 )
 """Every image size some known model supports, smallest first."""
 
@@ -128,7 +129,7 @@ def image_pixels(aspect_ratio: str, image_size: str) -> tuple[int, int]:
     Other sizes scale the 1K dimensions: ``"2K"`` doubles them, ``"512"`` halves them.
     """
     width, height = PIXELS_1K[aspect_ratio]
-    pixels = _size_pixels(image_size)
+    pixels = size_pixels(image_size)
     return width * pixels // 1024, height * pixels // 1024
 
 
@@ -174,16 +175,6 @@ def _check_model_name(name: str) -> None:
         raise InvalidModelError(f"model name {name!r} has an empty, '.' or '..' segment")
 
 
-def model_path_segment(name: str) -> str:
-    """The model's part of ``/v1beta/models/{segment}:generateContent``: its canonical name.
-
-    Raises:
-        InvalidModelError: as :func:`normalize_model_name`, whose checks keep it from adding
-            path segments, a query or a method.
-    """
-    return normalize_model_name(name)
-
-
 def model_info(name: str) -> ModelInfo | None:
     """Return what the model supports, or ``None`` if this table does not know it.
 
@@ -193,76 +184,29 @@ def model_info(name: str) -> ModelInfo | None:
     return MODELS.get(normalize_model_name(name))
 
 
-def normalize_image_size(size: str) -> str:
-    """Return a known image size in canonical form: ``"1k"`` or ``" 1K "`` becomes ``"1K"``.
-
-    Raises:
-        InvalidImageConfigError: *size* is not one of :data:`IMAGE_SIZES`.
-    """
-    canonical = _size_shape(size)
-    if canonical not in IMAGE_SIZES:
-        supported = ", ".join(IMAGE_SIZES)
-        raise InvalidImageConfigError(f"image_size {size!r} is not one of: {supported}")
-    return canonical
-
-
-def _size_shape(size: str) -> str:
-    """Uppercase and strip an image size and check it looks like ``"2K"`` or ``"512"``."""
-    if not isinstance(size, str):
-        raise InvalidImageConfigError(f"image_size must be a str, not {type(size).__name__}")
-    canonical = size.strip().upper()
-    if not _SIZE_RE.fullmatch(canonical):
-        raise InvalidImageConfigError(f"image_size {size!r} is not like '1K', '2K' or '512'")
-    return canonical
-
-
-def _ratio_shape(ratio: str) -> str:
-    """Strip an aspect ratio and check it looks like ``"16:9"``."""
-    if not isinstance(ratio, str):
-        raise InvalidImageConfigError(f"aspect_ratio must be a str, not {type(ratio).__name__}")
-    canonical = ratio.strip()
-    if not _RATIO_RE.fullmatch(canonical):
-        raise InvalidImageConfigError(f"aspect_ratio {ratio!r} is not like '16:9'")
-    return canonical
-
-
-def validate_image_options(
-    model: str,
+def check_image_options(
+    info: ModelInfo | None,
     *,
     aspect_ratio: str | None = None,
     image_size: str | None = None,
     strict: bool = True,
 ) -> tuple[str | None, str | None]:
-    """Check an aspect ratio and image size for *model* and return them normalized.
+    """Check an aspect ratio and image size for a model and return them normalized.
 
-    For a model in :data:`MODELS` with *strict* on, each value must be one the model
-    supports. For unknown models the ratio must look like ``W:H`` and the size must be one
-    of :data:`IMAGE_SIZES`; with *strict* off any ``W:H`` ratio and any ``NK`` or bare
-    number size pass, for values newer than this table.
+    For a model in :data:`MODELS` (*info*, from `model_info`) with *strict* on, each value
+    must be one the model supports. For unknown models (*info* None) the ratio must look
+    like ``W:H`` and the size must be one of :data:`IMAGE_SIZES`; with *strict* off any
+    ``W:H`` ratio and any ``NK`` or bare number size pass, for values newer than this table.
 
     Returns:
         ``(aspect_ratio, image_size)``, stripped and with sizes uppercased (``"2K"``);
         ``None`` stays ``None``.
 
     Raises:
-        InvalidModelError: *model* is malformed.
         InvalidImageConfigError: a value is malformed or not supported by the model.
     """
-    return check_image_options(
-        model_info(model), aspect_ratio=aspect_ratio, image_size=image_size, strict=strict
-    )
-
-
-def check_image_options(
-    info: ModelInfo | None,
-    *,
-    aspect_ratio: str | None,
-    image_size: str | None,
-    strict: bool,
-) -> tuple[str | None, str | None]:
-    """`validate_image_options` for a model already looked up (None: not in the table)."""
-    ratio = None if aspect_ratio is None else _ratio_shape(aspect_ratio)
-    size = None if image_size is None else _size_shape(image_size)
+    ratio = _canonical("aspect_ratio", aspect_ratio, _RATIO_RE, "'16:9'")
+    size = _canonical("image_size", image_size, _SIZE_RE, "'1K', '2K' or '512'")
     if strict and info is not None:
         supported_by = f"supported by {info.name}"
         _check_supported("aspect_ratio", ratio, info.aspect_ratios, supported_by)
@@ -270,6 +214,18 @@ def check_image_options(
     elif strict:
         _check_supported("image_size", size, IMAGE_SIZES, "a known image size")
     return ratio, size
+
+
+def _canonical(option: str, value: str | None, shape: re.Pattern[str], like: str) -> str | None:
+    """Strip and uppercase a value (``" 2k "`` is ``"2K"``) and check its shape."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidImageConfigError(f"{option} must be a str, not {type(value).__name__}")
+    canonical = value.strip().upper()
+    if not shape.fullmatch(canonical):
+        raise InvalidImageConfigError(f"{option} {value!r} is not like {like}")
+    return canonical
 
 
 def _check_supported(option: str, value: str | None, supported: tuple[str, ...], what: str) -> None:

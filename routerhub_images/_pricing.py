@@ -170,9 +170,14 @@ def estimate_cost(
     price = (model_prices() if prices is None else prices).get(name)
     if price is None:
         return None
+    # Image tokens at the image price; the rest of a total is text.
+    prompt_images = usage.prompt_tokens_of("IMAGE")
+    output_images = usage.image_tokens
     priced = [
-        *_split(usage.prompt_token_count, usage, prompt=True, price=price),
-        *_split(usage.candidates_token_count, usage, prompt=False, price=price),
+        (prompt_images, price.input_image),
+        (max(0, (usage.prompt_token_count or 0) - prompt_images), price.input_text),
+        (output_images, price.output_image),
+        (max(0, (usage.candidates_token_count or 0) - output_images), price.output_text),
         (usage.thinking_tokens, price.output_text),
     ]
     usd = sum((count * rate for count, rate in priced if rate is not None), Decimal(0))
@@ -180,43 +185,17 @@ def estimate_cost(
     return CostEstimate(usd=usd / _MILLION, unpriced_tokens=unpriced)
 
 
-def _split(
-    total: int | None, usage: UsageMetadata, *, prompt: bool, price: ModelPrice
-) -> list[tuple[int, Decimal | None]]:
-    """``(tokens, price)`` pairs of the prompt or the output: image, and the rest as text."""
-    if prompt:
-        image = usage.prompt_tokens_of("IMAGE")
-        text_rate, image_rate = price.input_text, price.input_image
-    else:
-        image = usage.image_tokens
-        text_rate, image_rate = price.output_text, price.output_image
-    rest = max(0, (total or 0) - image)
-    return [(image, image_rate), (rest, text_rate)]
-
-
-_COUNTS = (
-    "prompt_token_count",
-    "cached_content_token_count",
-    "candidates_token_count",
-    "tool_use_prompt_token_count",
-    "thoughts_token_count",
-    "total_token_count",
-)
-_DETAILS = (
-    "prompt_tokens_details",
-    "cache_tokens_details",
-    "candidates_tokens_details",
-    "tool_use_prompt_tokens_details",
-)
-
-
 def total_usage(usages: Iterable[UsageMetadata | None]) -> UsageMetadata:
     """Sum every token count, per-modality details included, over several answers."""
     from ._types import UsageMetadata  # noqa: PLC0415 - import cycle
 
     present = [u for u in usages if u is not None]
-    sums: dict[str, Any] = {name: sum(getattr(u, name) or 0 for u in present) for name in _COUNTS}
-    sums.update((name, _sum_details(getattr(u, name) for u in present)) for name in _DETAILS)
+    sums: dict[str, Any] = {}
+    for field in attrs.fields(UsageMetadata):  # every count and details list; not extra
+        if field.name.endswith("_details"):
+            sums[field.name] = _sum_details(getattr(u, field.name) for u in present)
+        elif field.name.endswith("_count"):
+            sums[field.name] = sum(getattr(u, field.name) or 0 for u in present)
     return UsageMetadata(**sums)
 
 

@@ -16,6 +16,7 @@ import attrs
 
 from . import _constants as consts
 from ._images import GeneratedImage
+from ._models import ratio_value, size_pixels
 
 __all__ = ["ImageOptionsIgnoredWarning", "OptionMismatch", "option_mismatches", "warn_mismatches"]
 
@@ -56,16 +57,14 @@ class OptionMismatch:
 def _ratio_matches(ratio: str, width: int, height: int) -> bool:
     if ":" not in ratio:
         return True  # not a ratio the check understands
-    w, h = ratio.split(":")
-    wanted = Fraction(int(w), int(h))
-    return abs(Fraction(width, height) / wanted - 1) <= consts.RATIO_TOLERANCE
+    return abs(Fraction(width, height) / ratio_value(ratio) - 1) <= consts.RATIO_TOLERANCE
 
 
 def _size_matches(size: str, width: int, height: int) -> bool:
     if not size.rstrip("K").isdigit():
         return True  # not a size the check understands
     # The edge of a size is that of its square image; other ratios keep about its area.
-    edge = int(size[:-1]) * 1024 if size.endswith("K") else int(size)
+    edge = size_pixels(size)
     return math.isclose(width * height, edge * edge, rel_tol=consts.SIZE_AREA_TOLERANCE)
 
 

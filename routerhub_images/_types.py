@@ -20,6 +20,7 @@ from . import _wire
 from ._enums import IMAGE_WITHHELD_REASONS, Role
 from ._errors import InvalidInputError, NoImageError, PromptBlockedError
 from ._images import (
+    _OCTET_STREAM,
     GeneratedImage,
     check_image_bytes,
     max_file_bytes,
@@ -33,8 +34,6 @@ DEFAULT_MAX_FILE_BYTES = max_file_bytes(consts.MAX_REQUEST_BYTES)
 """The largest image file read by default: its base64 fits in `MAX_REQUEST_BYTES`."""
 
 M = TypeVar("M", bound="WireModel")
-
-_OCTET_STREAM = "application/octet-stream"
 
 
 @attrs.frozen(kw_only=True)
@@ -114,11 +113,7 @@ def _mismatch(value: object, *kinds: type[Any]) -> str | None:
     """Why ``value`` is not one of ``kinds`` (a bool is only a bool), or None."""
     if isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool)):
         return None
-    return f"expected {kinds[0].__name__}, got {_got(value)}"
-
-
-def _got(value: object) -> str:
-    return type(value).__name__
+    return f"expected {kinds[0].__name__}, got {type(value).__name__}"
 
 
 def _of(*kinds: type[Any], optional: bool = True) -> Validator:
@@ -144,18 +139,15 @@ def _int32_problem(value: object) -> str | None:
     return problem
 
 
-def _finite_problem(value: object) -> str | None:
+def _finite_problem(value: Any) -> str | None:
     problem = _mismatch(value, float, int)
-    if problem is None and not _is_finite(value):  # type: ignore[arg-type]
-        return f"expected a finite number, got {value!r}"
-    return problem
-
-
-def _is_finite(value: float) -> bool:
+    if problem is not None:
+        return problem
     try:
-        return math.isfinite(value)
+        finite = math.isfinite(value)
     except OverflowError:  # an int too large for a float
-        return False
+        finite = False
+    return None if finite else f"expected a finite number, got {value!r}"
 
 
 def _extra(instance: object, _: attrs.Attribute[Any], value: Any) -> None:
@@ -165,7 +157,7 @@ def _extra(instance: object, _: attrs.Attribute[Any], value: Any) -> None:
         _fail(instance, "extra", problem)
     for key, item in value.items():
         if not isinstance(key, str):
-            _fail(instance, "extra", f"expected str keys, got {_got(key)}")
+            _fail(instance, "extra", f"expected str keys, got {type(key).__name__}")
         problem = _json_problem(item)
         if problem is not None:
             _fail(instance, key, problem)
@@ -173,32 +165,27 @@ def _extra(instance: object, _: attrs.Attribute[Any], value: Any) -> None:
 
 def _json_problem(value: object) -> str | None:
     """Why ``value`` cannot travel as JSON unchanged, or None when it can."""
+    items: Iterable[object]
+    if value is None or isinstance(value, str | int):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"expected a finite number, got {value!r}"
+    if isinstance(value, dict):
+        bad_keys = [key for key in value if not isinstance(key, str)]
+        if bad_keys:
+            return f"expected str keys, got {type(bad_keys[0]).__name__}"
+        items = value.values()
+    elif isinstance(value, list | tuple):
+        items = value
+    else:
+        return f"expected a JSON value, got {type(value).__name__}"
     try:
-        return _first_json_problem(value)
+        problems = (_json_problem(item) for item in items)
+        return next((problem for problem in problems if problem is not None), None)
     except RecursionError:
         return "nested too deeply (or holds itself)"
 
 
-def _first_json_problem(value: object) -> str | None:
-    items: Iterable[object]
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"expected a finite number, got {value!r}"
-    if isinstance(value, dict):
-        bad_keys = [key for key in value if not isinstance(key, str)]
-        if bad_keys:
-            return f"expected str keys, got {_got(bad_keys[0])}"
-        items = value.values()
-    elif isinstance(value, list | tuple):
-        items = value
-    elif value is None or isinstance(value, str | int | float):
-        return None
-    else:
-        return f"expected a JSON value, got {_got(value)}"
-    return next((p for p in map(_first_json_problem, items) if p is not None), None)
-
-
-_str = _of(str)
-_bool = _of(bool)
 _int32 = _rule(_int32_problem)
 _finite = _rule(_finite_problem)
 _json = _rule(_json_problem)
@@ -208,19 +195,13 @@ _json_object = _rule(lambda value: _mismatch(value, dict) or _json_problem(value
 def _parts(instance: object, field: attrs.Attribute[Any], value: tuple[Any, ...]) -> None:
     for index, part in enumerate(value):
         if not isinstance(part, Part):
-            problem = "a Content's parts must be Part objects, not"
-            _fail(instance, f"parts[{index}]", f"{problem} {_got(part)} (Part.from_text)")
+            problem = f"a Content's parts must be Part objects, not {type(part).__name__}"
+            _fail(instance, f"parts[{index}]", f"{problem} (Part.from_text)")
 
 
 def _tuple(values: Iterable[Any] | None) -> tuple[Any, ...]:
-    return () if values is None else _as_tuple(values)
-
-
-def _optional_tuple(values: Iterable[Any] | None) -> tuple[Any, ...] | None:
-    return None if values is None else _as_tuple(values)
-
-
-def _as_tuple(values: Iterable[Any]) -> tuple[Any, ...]:
+    if values is None:
+        return ()
     # A str is iterable too: response_modalities="IMAGE" would become five letters (and
     # a dict its keys).
     if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
@@ -252,7 +233,7 @@ class FileData(WireModel):
     """A reference to a file by URI (``fileData``)."""
 
     file_uri: str = attrs.field(validator=_of(str, optional=False))
-    mime_type: str | None = attrs.field(default=None, validator=_str)
+    mime_type: str | None = attrs.field(default=None, validator=_of(str))
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
 
@@ -265,10 +246,10 @@ class Part(WireModel):
     unchanged when the turn is replayed (Gemini 3 rejects the turn otherwise).
     """
 
-    text: str | None = attrs.field(default=None, validator=_str)
+    text: str | None = attrs.field(default=None, validator=_of(str))
     inline_data: Blob | None = attrs.field(default=None, validator=_of(Blob))
     file_data: FileData | None = attrs.field(default=None, validator=_of(FileData))
-    thought: bool | None = attrs.field(default=None, validator=_bool)
+    thought: bool | None = attrs.field(default=None, validator=_of(bool))
     thought_signature: bytes | None = attrs.field(
         default=None,
         repr=lambda sig: "None" if sig is None else f"<{len(sig)} bytes>",
@@ -315,7 +296,7 @@ class Part(WireModel):
         if isinstance(data, bytearray | memoryview):
             data = bytes(data)
         checked = check_image_bytes(data, mime_type)
-        return cls(inline_data=Blob(mime_type=checked, data=bytes(data)))
+        return cls(inline_data=Blob(mime_type=checked, data=data))
 
     @classmethod
     def from_file(
@@ -341,7 +322,7 @@ class Content(WireModel):
     """One turn of a conversation: a ``role`` (``user`` or ``model``) and its parts."""
 
     parts: tuple[Part, ...] = attrs.field(default=(), converter=_tuple, validator=_parts)
-    role: str | None = attrs.field(default=None, validator=_str)
+    role: str | None = attrs.field(default=None, validator=_of(str))
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
     @classmethod
@@ -354,8 +335,8 @@ class Content(WireModel):
 class ImageConfig(WireModel):
     """Image output options: ``aspect_ratio`` (``16:9``) and ``image_size`` (``1K``...``4K``)."""
 
-    aspect_ratio: str | None = attrs.field(default=None, validator=_str)
-    image_size: str | None = attrs.field(default=None, validator=_str)
+    aspect_ratio: str | None = attrs.field(default=None, validator=_of(str))
+    image_size: str | None = attrs.field(default=None, validator=_of(str))
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
 
@@ -363,9 +344,9 @@ class ImageConfig(WireModel):
 class ThinkingConfig(WireModel):
     """Thinking options of models that think before answering."""
 
-    include_thoughts: bool | None = attrs.field(default=None, validator=_bool)
+    include_thoughts: bool | None = attrs.field(default=None, validator=_of(bool))
     thinking_budget: int | None = attrs.field(default=None, validator=_int32)
-    thinking_level: str | None = attrs.field(default=None, validator=_str)
+    thinking_level: str | None = attrs.field(default=None, validator=_of(str))
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
 
@@ -378,30 +359,30 @@ class GenerationConfig(WireModel):
 
     candidate_count: int | None = attrs.field(default=None, validator=_int32)
     stop_sequences: tuple[str, ...] | None = attrs.field(
-        default=None, converter=_optional_tuple, validator=_items(str)
+        default=None, converter=attrs.converters.optional(_tuple), validator=_items(str)
     )
     max_output_tokens: int | None = attrs.field(default=None, validator=_int32)
     temperature: float | None = attrs.field(default=None, validator=_finite)
     top_p: float | None = attrs.field(default=None, validator=_finite)
     top_k: int | None = attrs.field(default=None, validator=_int32)
     seed: int | None = attrs.field(default=None, validator=_int32)
-    response_mime_type: str | None = attrs.field(default=None, validator=_str)
+    response_mime_type: str | None = attrs.field(default=None, validator=_of(str))
     response_schema: dict[str, Any] | None = attrs.field(default=None, validator=_json_object)
     response_json_schema: Any = attrs.field(default=None, validator=_json)
     presence_penalty: float | None = attrs.field(default=None, validator=_finite)
     frequency_penalty: float | None = attrs.field(default=None, validator=_finite)
-    response_logprobs: bool | None = attrs.field(default=None, validator=_bool)
+    response_logprobs: bool | None = attrs.field(default=None, validator=_of(bool))
     logprobs: int | None = attrs.field(default=None, validator=_int32)
-    enable_enhanced_civic_answers: bool | None = attrs.field(default=None, validator=_bool)
+    enable_enhanced_civic_answers: bool | None = attrs.field(default=None, validator=_of(bool))
     response_modalities: tuple[str, ...] | None = attrs.field(
-        default=None, converter=_optional_tuple, validator=_items(str)
+        default=None, converter=attrs.converters.optional(_tuple), validator=_items(str)
     )
     speech_config: dict[str, Any] | None = attrs.field(default=None, validator=_json_object)
     thinking_config: ThinkingConfig | None = attrs.field(
         default=None, validator=_of(ThinkingConfig)
     )
     image_config: ImageConfig | None = attrs.field(default=None, validator=_of(ImageConfig))
-    media_resolution: str | None = attrs.field(default=None, validator=_str)
+    media_resolution: str | None = attrs.field(default=None, validator=_of(str))
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
 
@@ -423,10 +404,10 @@ class GenerateContentRequest(WireModel):
         default=None, validator=_of(GenerationConfig)
     )
     safety_settings: tuple[SafetySetting, ...] | None = attrs.field(
-        default=None, converter=_optional_tuple, validator=_items(SafetySetting)
+        default=None, converter=attrs.converters.optional(_tuple), validator=_items(SafetySetting)
     )
     system_instruction: Content | None = attrs.field(default=None, validator=_of(Content))
-    cached_content: str | None = attrs.field(default=None, validator=_str)
+    cached_content: str | None = attrs.field(default=None, validator=_of(str))
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False, validator=_extra)
 
 
@@ -677,7 +658,7 @@ def _to_part(item: object, max_bytes: int | None = DEFAULT_MAX_FILE_BYTES) -> Pa
     if isinstance(item, str):
         return Part.from_text(item)
     if isinstance(item, bytes | bytearray | memoryview):
-        return Part.from_bytes(bytes(item))
+        return Part.from_bytes(item)
     if isinstance(item, os.PathLike):
         return Part.from_file(item, max_bytes=max_bytes)
     raise InvalidInputError(

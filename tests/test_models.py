@@ -20,11 +20,9 @@ from routerhub_images._models import (
     InvalidImageConfigError,
     InvalidModelError,
     ModelInfo,
+    check_image_options,
     model_info,
-    model_path_segment,
-    normalize_image_size,
     normalize_model_name,
-    validate_image_options,
 )
 
 BASE_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
@@ -180,13 +178,13 @@ def test_normalized_names_are_safe_and_idempotent(name: str) -> None:
 
 def test_model_path_segment_is_canonical_name() -> None:
     """The URL path segment is the canonical name."""
-    assert model_path_segment("models/gemini-3-pro-image-preview") == GEMINI_3_PRO_IMAGE_PREVIEW
+    assert normalize_model_name("models/gemini-3-pro-image-preview") == GEMINI_3_PRO_IMAGE_PREVIEW
 
 
 def test_model_path_segment_rejects_method_forgery() -> None:
     """A colon, which would forge the API method, is rejected."""
     with pytest.raises(InvalidModelError):
-        model_path_segment("gemini-x:countTokens")
+        normalize_model_name("gemini-x:countTokens")
 
 
 def test_model_info_known_and_unknown() -> None:
@@ -209,36 +207,36 @@ def test_model_info_type() -> None:
 )
 def test_normalize_image_size(size: str, expected: str) -> None:
     """Known sizes are stripped and uppercased."""
-    assert normalize_image_size(size) == expected
+    assert check_image_options(None, image_size=size)[1] == expected
 
 
 @pytest.mark.parametrize("size", ["", "8K", "1024", "1 K", "K", "0K", "1.5K", "1KB", "large"])
 def test_normalize_image_size_rejects(size: str) -> None:
     """Malformed or unknown sizes raise InvalidImageConfigError."""
     with pytest.raises(InvalidImageConfigError):
-        normalize_image_size(size)
+        check_image_options(None, image_size=size)
 
 
 def test_normalize_image_size_rejects_non_str() -> None:
     """A size that is not a str raises InvalidImageConfigError."""
     with pytest.raises(InvalidImageConfigError, match="must be a str"):
-        normalize_image_size(1024)  # type: ignore[arg-type]
+        check_image_options(None, image_size=1024)  # type: ignore[arg-type]
 
 
-# --- validate_image_options -----------------------------------------------------------------
+# --- check_image_options ---------------------------------------------------------------------
 
 
 def test_validate_normalizes() -> None:
     """Supported values come back stripped and with the size uppercased."""
-    result = validate_image_options(
-        "gemini-3-pro-image-preview", aspect_ratio=" 21:9 ", image_size="4k"
+    result = check_image_options(
+        model_info("gemini-3-pro-image-preview"), aspect_ratio=" 21:9 ", image_size="4k"
     )
     assert result == ("21:9", "4K")
 
 
 def test_validate_nothing_given() -> None:
     """With no options, the result is (None, None)."""
-    assert validate_image_options(GEMINI_2_5_FLASH_IMAGE) == (None, None)
+    assert check_image_options(model_info(GEMINI_2_5_FLASH_IMAGE)) == (None, None)
 
 
 def test_validate_rejects_unsupported_size_with_hint() -> None:
@@ -248,7 +246,7 @@ def test_validate_rejects_unsupported_size_with_hint() -> None:
         "pass strict_options=False to the client for values newer than this table"
     )
     with pytest.raises(InvalidImageConfigError, match=re.escape(expected)):
-        validate_image_options(GEMINI_2_5_FLASH_IMAGE, image_size="4k")
+        check_image_options(model_info(GEMINI_2_5_FLASH_IMAGE), image_size="4k")
 
 
 @pytest.mark.parametrize(
@@ -263,37 +261,46 @@ def test_validate_rejects_unsupported_size_with_hint() -> None:
 def test_validate_aspect_ratio_per_model(model: str, ratio: str, accepted: bool) -> None:
     """Extreme ratios are accepted only by the model that supports them."""
     if accepted:
-        assert validate_image_options(model, aspect_ratio=ratio) == (ratio, None)
+        assert check_image_options(model_info(model), aspect_ratio=ratio) == (ratio, None)
     else:
         with pytest.raises(InvalidImageConfigError, match="supported: 1:1, 2:3"):
-            validate_image_options(model, aspect_ratio=ratio)
+            check_image_options(model_info(model), aspect_ratio=ratio)
 
 
 def test_validate_size_512_only_on_3_1_flash() -> None:
     """512 is accepted by Gemini 3.1 Flash Image and rejected by Gemini 3 Pro Image."""
-    assert validate_image_options(GEMINI_3_1_FLASH_IMAGE_PREVIEW, image_size="512")[1] == "512"
+    assert (
+        check_image_options(model_info(GEMINI_3_1_FLASH_IMAGE_PREVIEW), image_size="512")[1]
+        == "512"
+    )
     with pytest.raises(InvalidImageConfigError, match="supported: 1K, 2K, 4K"):
-        validate_image_options(GEMINI_3_PRO_IMAGE_PREVIEW, image_size="512")
+        check_image_options(model_info(GEMINI_3_PRO_IMAGE_PREVIEW), image_size="512")
 
 
 def test_validate_not_strict_allows_newer_values() -> None:
     """With strict=False a known model accepts well-formed values missing from the table."""
-    result = validate_image_options(
-        GEMINI_2_5_FLASH_IMAGE, aspect_ratio="7:3", image_size="8k", strict=False
+    result = check_image_options(
+        model_info(GEMINI_2_5_FLASH_IMAGE), aspect_ratio="7:3", image_size="8k", strict=False
     )
     assert result == ("7:3", "8K")
 
 
 def test_validate_unknown_model_checks_shape_only() -> None:
     """An unknown model accepts any W:H ratio and any known size."""
-    assert validate_image_options("acme/foo", aspect_ratio="7:3", image_size="2k") == ("7:3", "2K")
+    assert check_image_options(model_info("acme/foo"), aspect_ratio="7:3", image_size="2k") == (
+        "7:3",
+        "2K",
+    )
 
 
 def test_validate_unknown_model_strict_size_must_be_known() -> None:
     """With strict on, an unknown model still needs a size from IMAGE_SIZES."""
     with pytest.raises(InvalidImageConfigError, match="strict_options=False"):
-        validate_image_options("acme/foo", image_size="8K")
-    assert validate_image_options("acme/foo", image_size="8K", strict=False) == (None, "8K")
+        check_image_options(model_info("acme/foo"), image_size="8K")
+    assert check_image_options(model_info("acme/foo"), image_size="8K", strict=False) == (
+        None,
+        "8K",
+    )
 
 
 @pytest.mark.parametrize("strict", [True, False])
@@ -314,11 +321,11 @@ def test_validate_rejects_malformed(options: dict[str, object], strict: bool) ->
     """Malformed values are rejected whether strict or not, and for unknown models too."""
     for model in (GEMINI_2_5_FLASH_IMAGE, "acme/foo"):
         with pytest.raises(InvalidImageConfigError):
-            validate_image_options(model, strict=strict, **options)  # type: ignore[arg-type]
+            check_image_options(model_info(model), strict=strict, **options)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("strict", [True, False])
 def test_validate_rejects_malformed_model(strict: bool) -> None:
     """A malformed model name is rejected even with strict=False."""
     with pytest.raises(InvalidModelError):
-        validate_image_options("../x", aspect_ratio="1:1", strict=strict)
+        check_image_options(model_info("../x"), aspect_ratio="1:1", strict=strict)
