@@ -419,6 +419,8 @@ async def _user_turn(
 def _with_image_options(
     config: GenerationConfig | None, aspect_ratio: str | None, image_size: str | None
 ) -> GenerationConfig | None:
+    if not isinstance(config, GenerationConfig | None):
+        return config  # the request refuses anything but a GenerationConfig, with its name
     if aspect_ratio is None and image_size is None:
         return config
     config = config or GenerationConfig()

@@ -204,3 +204,15 @@ def _part() -> Any:
     from routerhub_images import Part
 
     return Part.from_text("done")
+
+
+async def test_a_generation_config_of_the_wrong_type_is_a_typed_error(
+    client: AsyncImageClient, mock: respx.MockRouter
+) -> None:
+    """A send with a dict for generation_config and an aspect ratio fails as InvalidInputError."""
+    route = mock.post(URL).mock(return_value=httpx.Response(200, json=_answer()))
+    chat = client.chat(MODEL)
+    with pytest.raises(InvalidInputError, match="expected GenerationConfig, got dict"):
+        await chat.send("a lighthouse", generation_config={"seed": 1}, aspect_ratio="1:1")  # type: ignore[arg-type]
+    assert not route.called
+    assert chat.history == ()
