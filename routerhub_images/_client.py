@@ -208,8 +208,6 @@ class AsyncImageClient:
         self.max_request_bytes = _checked_max_bytes(max_request_bytes)
         url = base_url or os.environ.get(consts.BASE_URL_ENV) or consts.DEFAULT_BASE_URL
         self.base_url = check_base_url(url, allow_insecure=allow_insecure_http)
-        # The key in clear text goes through no proxy unless the caller opted in.
-        clear_text = self.base_url.startswith("http://")
         self.auth = auth
         self.default_model = normalize_model_name(default_model)
         self.strict_options = strict_options
@@ -228,7 +226,8 @@ class AsyncImageClient:
             http_client=http_client,
             transport=transport,
             limits=limits,
-            trust_env=allow_insecure_http or not clear_text,
+            # The key in clear text goes through no proxy unless the caller opted in.
+            trust_env=allow_insecure_http or not self.base_url.startswith("http://"),
             max_response_bytes=check_max_response_bytes(max_response_bytes),
         )
 
@@ -715,7 +714,11 @@ def _parse(answer: HTTPAnswer, key: _Secret) -> GenerateContentResponse:
     except ResponseError as exc:
         _raise_error_envelope(answer, key)  # [{"error": ...}] is no response either
         if answer.redacted(key.redact) is not answer:
-            _redact_error_text(exc, key)
+            exc.message = key.redact(exc.message)
+            exc.args = (exc.message,)
+            # The parser's own exception may quote the value that held the key.
+            exc.__cause__ = None
+            exc.__suppress_context__ = True
         raise
     if not response.candidates and "error" in response.extra:
         _raise_error_envelope(answer, key)
@@ -730,15 +733,6 @@ def _raise_error_envelope(answer: HTTPAnswer, key: _Secret) -> None:
     )
     if error is not None:
         raise error from None
-
-
-def _redact_error_text(error: ResponseError, key: _Secret) -> None:
-    """Take the key out of a parse error's message, and drop the parser's own error."""
-    error.message = key.redact(error.message)
-    error.args = (error.message,)
-    # The parser's exception may quote the value that held the key.
-    error.__cause__ = None
-    error.__suppress_context__ = True
 
 
 def _prompt_part(prompt: str) -> Part:
