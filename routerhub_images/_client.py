@@ -56,7 +56,7 @@ from ._types import (
     SafetySetting,
     normalize_contents,
 )
-from ._variations import Variations, check_n, run_variations
+from ._variations import Variations, run_variations
 
 __all__ = ["AsyncImageClient", "ImageInput"]
 
@@ -68,8 +68,6 @@ AuthStyle = Literal["bearer", "x-goog-api-key"]
 
 ImageInput = bytes | bytearray | memoryview | str | os.PathLike[str] | Part | GeneratedImage
 """An image to edit: bytes, a file path, a `Part`, or an image from an earlier answer."""
-
-_IMAGE_TYPES = "bytes, bytearray, memoryview, a path (str or os.PathLike), Part or GeneratedImage"
 
 
 class _Secret:
@@ -210,8 +208,6 @@ class AsyncImageClient:
         self.max_request_bytes = _checked_max_bytes(max_request_bytes)
         url = base_url or os.environ.get(consts.BASE_URL_ENV) or consts.DEFAULT_BASE_URL
         self.base_url = check_base_url(url, allow_insecure=allow_insecure_http)
-        # The key in clear text goes through no proxy unless the caller opted in.
-        clear_text = self.base_url.startswith("http://")
         self.auth = auth
         self.default_model = normalize_model_name(default_model)
         self.strict_options = strict_options
@@ -230,7 +226,8 @@ class AsyncImageClient:
             http_client=http_client,
             transport=transport,
             limits=limits,
-            trust_env=allow_insecure_http or not clear_text,
+            # The key in clear text goes through no proxy unless the caller opted in.
+            trust_env=allow_insecure_http or not self.base_url.startswith("http://"),
             max_response_bytes=check_max_response_bytes(max_response_bytes),
         )
 
@@ -459,38 +456,25 @@ class AsyncImageClient:
             VariationsFailedError: with ``n``, no variation returned an image (or one
                 failed with ``require_all``).
         """
-        if n is not None:
-            return await run_variations(
-                lambda variation_seed: self.generate_image(
-                    prompt,
-                    model=model,
-                    aspect_ratio=aspect_ratio,
-                    image_size=image_size,
-                    seed=variation_seed,
-                    temperature=temperature,
-                    text_only=text_only,
-                    system_instruction=system_instruction,
-                    safety_settings=safety_settings,
-                    extra_body=extra_body,
-                    timeout=timeout,
-                    max_retries=max_retries,
+        part = _prompt_part(prompt)
+
+        async def one(seed: int | None) -> GenerateContentResponse:
+            return await self.generate_content(
+                model,
+                part,
+                generation_config=_image_config(
+                    aspect_ratio, image_size, seed, temperature, text_only=text_only
                 ),
-                check_n(n),
-                seed=seed,
-                require_all=require_all,
+                safety_settings=safety_settings,
+                system_instruction=system_instruction,
+                extra_body=extra_body,
+                timeout=timeout,
+                max_retries=max_retries,
             )
-        return await self.generate_content(
-            model,
-            _prompt_part(prompt),
-            generation_config=_image_config(
-                aspect_ratio, image_size, seed, temperature, text_only=text_only
-            ),
-            safety_settings=safety_settings,
-            system_instruction=system_instruction,
-            extra_body=extra_body,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
+
+        if n is None:
+            return await one(seed)
+        return await run_variations(one, n, seed=seed, require_all=require_all)
 
     @overload
     async def edit_image(
@@ -552,22 +536,13 @@ class AsyncImageClient:
     ) -> GenerateContentResponse | Variations:
         """Edit (or combine) images following a text prompt.
 
-        Args:
-            image: One image or several: bytes (or a bytearray or memoryview), a path,
-                a `Part`, a `GeneratedImage`. Files are read in a worker thread.
-            prompt: The instruction; must not be empty.
-            model: As in `generate_image`.
-            aspect_ratio: As in `generate_image`; None keeps the model's choice.
-            image_size: As in `generate_image`.
-            seed: As in `generate_image`.
-            temperature: As in `generate_image`.
-            system_instruction: As in `generate_image`.
-            safety_settings: As in `generate_image`.
-            extra_body: As in `generate_image`.
-            timeout: As in `generate_image`.
-            max_retries: As in `generate_image`.
-            n: As in `generate_image`: this many edits, returned as `Variations`.
-            require_all: As in `generate_image`.
+        ``image`` is one image or several: bytes (or a bytearray or memoryview), a path,
+        a `Part`, a `GeneratedImage`; files are read in a worker thread. ``prompt`` is the
+        instruction; it must not be empty. The other arguments are as in `generate_image`
+        (which alone has ``text_only``): with ``n``, this many edits come as `Variations`.
+
+        Returns:
+            The `GenerateContentResponse`, or with ``n`` the `Variations`.
 
         Raises:
             ImageInputError: missing file, not a regular file, a file over the size
@@ -578,34 +553,22 @@ class AsyncImageClient:
             VariationsFailedError: as `generate_image`.
         """
         parts = [_prompt_part(prompt), *[await self._image_part(i) for i in _image_list(image)]]
-        if n is not None:
-            return await run_variations(
-                lambda variation_seed: self.generate_content(
-                    model,
-                    parts,
-                    generation_config=_image_config(
-                        aspect_ratio, image_size, variation_seed, temperature
-                    ),
-                    safety_settings=safety_settings,
-                    system_instruction=system_instruction,
-                    extra_body=extra_body,
-                    timeout=timeout,
-                    max_retries=max_retries,
-                ),
-                check_n(n),
-                seed=seed,
-                require_all=require_all,
+
+        async def one(seed: int | None) -> GenerateContentResponse:
+            return await self.generate_content(
+                model,
+                parts,
+                generation_config=_image_config(aspect_ratio, image_size, seed, temperature),
+                safety_settings=safety_settings,
+                system_instruction=system_instruction,
+                extra_body=extra_body,
+                timeout=timeout,
+                max_retries=max_retries,
             )
-        return await self.generate_content(
-            model,
-            parts,
-            generation_config=_image_config(aspect_ratio, image_size, seed, temperature),
-            safety_settings=safety_settings,
-            system_instruction=system_instruction,
-            extra_body=extra_body,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
+
+        if n is None:
+            return await one(seed)
+        return await run_variations(one, n, seed=seed, require_all=require_all)
 
     async def _normalized(self, contents: ContentsInput) -> tuple[Content, ...]:
         """`normalize_contents`, in a worker thread when it has files to read."""
@@ -623,7 +586,16 @@ class AsyncImageClient:
                 Part.from_file, image, max_bytes=max_file_bytes(self.max_request_bytes)
             )
             return await anyio.to_thread.run_sync(read)
-        return _image_part(image)
+        if isinstance(image, GeneratedImage):
+            return Part.from_bytes(image.data, mime_type=image.mime_type)
+        if isinstance(image, Part):
+            return image
+        if isinstance(image, bytes | bytearray | memoryview):
+            return Part.from_bytes(image)
+        raise InvalidInputError(
+            f"cannot use {type(image).__name__} as an image: pass bytes, bytearray, "
+            "memoryview, a path (str or os.PathLike), Part or GeneratedImage"
+        )
 
     def _checked_config(
         self, model: str, config: GenerationConfig | None
@@ -742,7 +714,11 @@ def _parse(answer: HTTPAnswer, key: _Secret) -> GenerateContentResponse:
     except ResponseError as exc:
         _raise_error_envelope(answer, key)  # [{"error": ...}] is no response either
         if answer.redacted(key.redact) is not answer:
-            _redact_error_text(exc, key)
+            exc.message = key.redact(exc.message)
+            exc.args = (exc.message,)
+            # The parser's own exception may quote the value that held the key.
+            exc.__cause__ = None
+            exc.__suppress_context__ = True
         raise
     if not response.candidates and "error" in response.extra:
         _raise_error_envelope(answer, key)
@@ -759,15 +735,6 @@ def _raise_error_envelope(answer: HTTPAnswer, key: _Secret) -> None:
         raise error from None
 
 
-def _redact_error_text(error: ResponseError, key: _Secret) -> None:
-    """Take the key out of a parse error's message, and drop the parser's own error."""
-    error.message = key.redact(error.message)
-    error.args = (error.message,)
-    # The parser's exception may quote the value that held the key.
-    error.__cause__ = None
-    error.__suppress_context__ = True
-
-
 def _prompt_part(prompt: str) -> Part:
     if not isinstance(prompt, str):
         raise InvalidInputError(f"prompt must be a str, not {type(prompt).__name__}")
@@ -782,16 +749,6 @@ def _image_list(image: ImageInput | Sequence[ImageInput]) -> Sequence[ImageInput
             raise InvalidInputError("no image to edit")
         return image
     return [image]
-
-
-def _image_part(image: ImageInput) -> Part:
-    if isinstance(image, GeneratedImage):
-        return Part.from_bytes(image.data, mime_type=image.mime_type)
-    if isinstance(image, Part):
-        return image
-    if isinstance(image, bytes | bytearray | memoryview):
-        return Part.from_bytes(image)
-    raise InvalidInputError(f"cannot use {type(image).__name__} as an image: pass {_IMAGE_TYPES}")
 
 
 def _names_files(contents: ContentsInput) -> bool:

@@ -14,7 +14,6 @@ import concurrent.futures
 import contextlib
 import os
 import threading
-import time
 import weakref
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Concatenate, NamedTuple, ParamSpec, TypeVar
@@ -30,11 +29,6 @@ if TYPE_CHECKING:
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
-
-LOOP_THREAD_NAME = "routerhub-images-loop"
-"""Name of the thread that runs a client's event loop."""
-
-_CLOSER_NAME = "routerhub-images-close"
 
 
 class Live(NamedTuple):
@@ -81,9 +75,6 @@ class Runner:
 
     def live(self) -> Live:
         """The running portal, started on first use (thread-safe)."""
-        live = self._live
-        if live is not None:
-            return live
         with self._lock:
             if self.closed:
                 raise ClientClosedError("the client is closed; create a new one")
@@ -146,7 +137,7 @@ class Runner:
             # Collected on the loop's own thread (a reference cycle freed there): it
             # cannot wait for its own loop, so a helper thread stops it.
             helper = threading.Thread(
-                target=_stop, args=(live, timeout), name=_CLOSER_NAME, daemon=True
+                target=_stop, args=(live, timeout), name="routerhub-images-close", daemon=True
             )
             helper.start()
         else:
@@ -170,7 +161,7 @@ on it: kept and never used, so that collecting them in the child runs no finaliz
 def _start(client: AsyncImageClient) -> Live:
     ready: concurrent.futures.Future[Live] = concurrent.futures.Future()
     thread = threading.Thread(
-        target=_run_loop, args=(client, ready), name=LOOP_THREAD_NAME, daemon=True
+        target=_run_loop, args=(client, ready), name="routerhub-images-loop", daemon=True
     )
     thread.start()
     return ready.result()
@@ -197,19 +188,10 @@ async def _serve(client: AsyncImageClient, ready: concurrent.futures.Future[Live
         await client.aclose()
 
 
-def _stop(live: Live, timeout: float | None = None) -> None:
-    deadline = None if timeout is None else time.monotonic() + timeout
-    try:
-        live.portal.start_task_soon(live.portal.stop, True).result(_remaining(deadline))
-    except RuntimeError:  # its loop has already ended
-        pass
-    except concurrent.futures.TimeoutError:  # the loop is stuck: leave it to its thread
-        return
-    live.thread.join(_remaining(deadline))
-
-
-def _remaining(deadline: float | None) -> float | None:
-    return None if deadline is None else max(0.0, deadline - time.monotonic())
+def _stop(live: Live, timeout: float | None) -> None:
+    with contextlib.suppress(RuntimeError):  # its loop has already ended
+        live.portal.start_task_soon(live.portal.stop, True)
+    live.thread.join(timeout)
 
 
 def _after_fork_in_child() -> None:

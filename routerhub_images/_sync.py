@@ -1,13 +1,9 @@
 """ImageClient: the blocking facade over `AsyncImageClient`, through an anyio portal.
 
-Each client owns one event loop, run by an anyio ``BlockingPortal`` in a daemon thread
-started at the first call. Every method runs the async method there through the
-portal and waits for its answer, so the connection pool lives across calls, and the
-client works from any thread, from many threads at once, and from a thread that is
-itself running an event loop (a Jupyter cell), where an ``asyncio.run`` wrapper fails.
-
-The facade holds no logic of its own: validation, retries, errors and parsing all
-happen in `AsyncImageClient`, and its exceptions reach the caller unchanged.
+Every method runs its async twin on the client's own event-loop thread (`_portal`): the
+connection pool lives across calls, and the client works from any thread, one running an
+event loop included (a Jupyter cell), where an ``asyncio.run`` wrapper fails. The facade
+holds no logic of its own: its twin's answers and exceptions reach the caller unchanged.
 """
 
 from __future__ import annotations

@@ -85,17 +85,6 @@ Call = Callable[[int | None], Awaitable[GenerateContentResponse]]
 """Makes one variation's call with the given seed."""
 
 
-def check_n(n: object) -> int:
-    """Return *n* if it is a valid variation count.
-
-    Raises:
-        InvalidInputError: not an int from 1 to `MAX_VARIATIONS`.
-    """
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= consts.MAX_VARIATIONS:
-        raise InvalidInputError(f"n must be an int from 1 to {consts.MAX_VARIATIONS}, not {n!r}")
-    return n
-
-
 async def run_variations(
     call: Call, n: int, *, seed: int | None, require_all: bool = False
 ) -> Variations:
@@ -105,10 +94,13 @@ async def run_variations(
     cancels the calls still running.
 
     Raises:
-        InvalidInputError: a bad *n*, or an input a call rejected (before sending).
+        InvalidInputError: *n* is not an int from 1 to `MAX_VARIATIONS`, or a call
+            rejected its input (before sending).
         VariationsFailedError: none returned an image, or one failed with *require_all*.
     """
-    seeds = tuple(None if seed is None else seed + i for i in range(check_n(n)))
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= consts.MAX_VARIATIONS:
+        raise InvalidInputError(f"n must be an int from 1 to {consts.MAX_VARIATIONS}, not {n!r}")
+    seeds = tuple(None if seed is None else seed + i for i in range(n))
     responses: list[GenerateContentResponse | None] = [None] * n
     failures: list[VariationFailure] = []
     rejected: list[InvalidInputError] = []
@@ -139,16 +131,11 @@ async def run_variations(
         seeds=seeds,
         failures=tuple(sorted(failures, key=lambda f: f.index)),
     )
-    _raise_if_failed(result, require_all=require_all)
-    return result
-
-
-def _raise_if_failed(result: Variations, *, require_all: bool) -> None:
-    failed = len(result.failures)
-    if failed == len(result.responses) or (require_all and failed):
+    failed = len(failures)
+    if failed == n or (require_all and failed):
         first = result.failures[0]
         raise VariationsFailedError(
-            f"{failed} of {len(result.responses)} variations failed; variation "
-            f"{first.index + 1}: {first.error}",
+            f"{failed} of {n} variations failed; variation {first.index + 1}: {first.error}",
             variations=result,
         ) from first.error
+    return result
