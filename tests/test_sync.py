@@ -224,7 +224,9 @@ def test_closing_while_many_threads_call_fails_each_call_cleanly(app: EmulatorAp
     for thread in threads:
         thread.start()
     started.wait()
-    time.sleep(0.2)
+    deadline = time.monotonic() + 10
+    while app.log.count <= 16 and time.monotonic() < deadline:  # calls in flight, not a guess
+        time.sleep(0.01)
     client.close()
     for thread in threads:
         thread.join(10)
