@@ -354,15 +354,14 @@ def _describe(exc: BaseException, target: type[Any] | None) -> str:
     return cattrs.v.format_exception(exc, target)
 
 
-def _wire_path(path: str) -> str:
-    return re.sub(r"\.([a-z0-9_]+)", lambda m: "." + camel(m.group(1)), path)
-
-
 def _first_problem(exc: BaseException) -> tuple[str, str | None]:
     messages = cattrs.transform_error(exc, path="$", format_exception=_describe)
     first = messages[0] if messages else str(exc)
     message, _, path = first.rpartition(" @ ")
-    return (message, _wire_path(path)) if message else (first, None)
+    if not message:
+        return first, None
+    # cattrs names the attributes ($.usage_metadata); the server, the keys ($.usageMetadata).
+    return message, re.sub(r"\.([a-z0-9_]+)", lambda m: "." + camel(m.group(1)), path)
 
 
 def structure(
