@@ -202,7 +202,6 @@ def _has_extra(cls: type[Any]) -> bool:
 
 
 def _defaulted_names(cls: type[Any]) -> frozenset[str]:
-    """The wire keys of the fields of ``cls`` that have a default."""
     return frozenset(
         camel(f.name)
         for f in attrs.fields(cls)
@@ -212,8 +211,6 @@ def _defaulted_names(cls: type[Any]) -> frozenset[str]:
 
 def _without_nulls(value: Mapping[str, Any], defaulted: frozenset[str]) -> Mapping[str, Any]:
     """``value`` without the nulls of fields with a default: proto3 JSON reads them as unset."""
-    if None not in value.values():
-        return value
     return {k: v for k, v in value.items() if v is not None or k not in defaulted}
 
 
@@ -290,9 +287,9 @@ def unstructure(instance: Any) -> dict[str, Any]:
     return result
 
 
-def dumps_text(instance: Any, *, ensure_ascii: bool = False) -> str:
+def dumps_text(instance: Any) -> str:
     """Compact JSON text of an attrs model instance."""
-    return json.dumps(unstructure(instance), separators=(",", ":"), ensure_ascii=ensure_ascii)
+    return json.dumps(unstructure(instance), separators=(",", ":"), ensure_ascii=False)
 
 
 class RequestBody:
@@ -357,15 +354,14 @@ def _describe(exc: BaseException, target: type[Any] | None) -> str:
     return cattrs.v.format_exception(exc, target)
 
 
-def _wire_path(path: str) -> str:
-    return re.sub(r"\.([a-z0-9_]+)", lambda m: "." + camel(m.group(1)), path)
-
-
 def _first_problem(exc: BaseException) -> tuple[str, str | None]:
     messages = cattrs.transform_error(exc, path="$", format_exception=_describe)
     first = messages[0] if messages else str(exc)
     message, _, path = first.rpartition(" @ ")
-    return (message, _wire_path(path)) if message else (first, None)
+    if not message:
+        return first, None
+    # cattrs names the attributes ($.usage_metadata); the server, the keys ($.usageMetadata).
+    return message, re.sub(r"\.([a-z0-9_]+)", lambda m: "." + camel(m.group(1)), path)
 
 
 def structure(
@@ -431,11 +427,13 @@ def _predecode(body: bytes) -> tuple[bytes, dict[str, bytes]] | None:
 def _loads_predecoded(body: bytes, cls: type[T]) -> T | None:
     """Parse with large base64 values decoded straight from ``body``; None to fall back.
 
-    The result stands only if the bytes hook took every placeholder, i.e. each one sat at
-    a bytes-typed field (each is unique to this parse, so it cannot sit anywhere twice).
-    A scan fooled by the JSON (a key inside a string, a duplicate key, an unknown field)
-    leaves a placeholder in the tree or breaks the parse: then the caller parses again
-    the ordinary way, which also words any error as that path does.
+    A large image then costs one decode from the body, instead of a bytes->str decode of
+    the body, a str copy by the JSON scanner and a decode. The result stands only if the
+    bytes hook took every placeholder, i.e. each one sat at a bytes-typed field (each is
+    unique to this parse, so it cannot sit anywhere twice). A scan fooled by the JSON (a
+    key inside a string, a duplicate key, an unknown field) leaves a placeholder in the
+    tree or breaks the parse: then the caller parses again the ordinary way, which also
+    words any error as that path does.
     """
     predecoded = _predecode(body)
     if predecoded is None:
@@ -458,11 +456,9 @@ def _loads_predecoded(body: bytes, cls: type[T]) -> T | None:
 def loads(body: bytes | str, cls: type[T], *, http_status: int | None = None) -> T:
     """Parse JSON text into ``cls``; invalid JSON or shape raises `ResponseError`.
 
-    For bytes, base64 values of at least ``_PREDECODE_MIN_CHARS`` characters under a
-    ``data`` or ``thoughtSignature`` key are decoded from a memoryview of the body before
-    the JSON parse, which then sees a small body: a large image costs one decode instead
-    of a bytes->str decode of the body, a str copy by the JSON scanner and a decode.
-    ``http_status`` (of the answer the body came in) goes on the `ResponseError`.
+    Reads what ``json.loads`` reads; a bytes body's large base64 values are decoded from it
+    before the parse (`_loads_predecoded`). ``http_status`` (of the answer the body came
+    in) goes on the `ResponseError`.
     """
     if isinstance(body, bytes):
         result = _loads_predecoded(body, cls)
