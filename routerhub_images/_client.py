@@ -23,8 +23,8 @@ from ._config import (
     TimeoutTypes,
     TransportChoice,
     check_base_url,
+    check_byte_limit,
     check_headers,
-    check_max_response_bytes,
     default_timeout,
     make_timeout,
 )
@@ -205,7 +205,11 @@ class AsyncImageClient:
                 f"policies must be a CallPolicies, not {type(policies).__name__}"
             )
         self._policies = policies or CallPolicies()
-        self.max_request_bytes = _checked_max_bytes(max_request_bytes)
+        self.max_request_bytes = (
+            None
+            if max_request_bytes is None
+            else check_byte_limit("max_request_bytes", max_request_bytes)
+        )
         url = base_url or os.environ.get(consts.BASE_URL_ENV) or consts.DEFAULT_BASE_URL
         self.base_url = check_base_url(url, allow_insecure=allow_insecure_http)
         self.auth = auth
@@ -228,7 +232,7 @@ class AsyncImageClient:
             limits=limits,
             # The key in clear text goes through no proxy unless the caller opted in.
             trust_env=allow_insecure_http or not self.base_url.startswith("http://"),
-            max_response_bytes=check_max_response_bytes(max_response_bytes),
+            max_response_bytes=check_byte_limit("max_response_bytes", max_response_bytes),
         )
 
     def __repr__(self) -> str:
@@ -758,14 +762,6 @@ def _names_files(contents: ContentsInput) -> bool:
     if isinstance(contents, Sequence) and not isinstance(contents, str | bytes):
         return any(isinstance(item, os.PathLike) for item in contents)
     return False
-
-
-def _checked_max_bytes(value: int | None) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidInputError(f"max_request_bytes must be an int >= 1 or None, not {value!r}")
-    return value
 
 
 def _check_body_size(size: int, limit: int | None) -> None:

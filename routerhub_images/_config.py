@@ -96,15 +96,15 @@ def make_limits(limits: httpx.Limits | None) -> Limits:
     )
 
 
-def check_max_response_bytes(value: object) -> int:
-    """The caller's ``max_response_bytes``, checked.
+def check_byte_limit(name: str, value: object) -> int:
+    """A size limit in bytes given as ``name``, checked.
 
     Raises:
         InvalidInputError: not an integer >= 1.
     """
     if _is_int(value) and value >= 1:
         return value
-    raise InvalidInputError(f"max_response_bytes must be an integer >= 1, not {value!r}")
+    raise InvalidInputError(f"{name} must be an integer >= 1, not {value!r}")
 
 
 def _is_int(value: object) -> TypeGuard[int]:
