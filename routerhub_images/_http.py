@@ -47,6 +47,9 @@ _USER_AGENT = f"routerhub-images/{__version__}"
 _ACCEPT_ENCODING = "gzip, deflate"
 """The content codings the client asks for: those `_Decoder` decodes."""
 
+_SMALL_BODY = 1 << 16
+"""Request bodies up to this size are sent as bytes, not as an `_Upload`."""
+
 _CONSUMED = httpx.ByteStream(b"")
 """Stands in for the stream of a response whose body has been read."""
 
@@ -184,12 +187,15 @@ class ConnectionPools:
         """
         pool = await self._pool()
         extensions = {} if timeout is None else {"timeout": timeout.as_dict()}
-        upload = _Upload(body)
+        # A small body goes as bytes, httpx's cheapest way. A larger one goes as an
+        # `_Upload`: its images are encoded as it is sent, and it tells whether the server
+        # stopped reading it halfway (to refuse it with a 413, say).
+        content = bytes(body) if len(body) <= _SMALL_BODY else _Upload(body)
         request = pool.build_request(
             "POST",
             self._base_url + path,
-            content=upload,  # with its Content-Length: not chunked
-            headers={**self._headers, "content-length": str(len(body))},
+            content=content,
+            headers={**self._headers, "content-length": str(len(body))},  # not chunked
             extensions=extensions,
         )
         try:
@@ -200,7 +206,8 @@ class ConnectionPools:
             finally:
                 await response.aclose()  # drops the connection unless read to the end
         except Exception as exc:
-            mapped = _map_error(exc, upload_cut=not upload.sent)
+            upload_cut = isinstance(content, _Upload) and not content.sent
+            mapped = _map_error(exc, upload_cut=upload_cut)
             if mapped is None:
                 raise
             raise mapped from None
