@@ -334,12 +334,20 @@ class _Decoder:
     once), so the body is decoded here, never past the limit.
     """
 
-    def __init__(self, coding: str):
-        self.coding = coding
+    def __init__(self, headers: httpx.Headers):
+        codings = [
+            coding.strip().lower()
+            for value in headers.get_list("content-encoding")
+            for coding in value.split(",")
+            if coding.strip().lower() not in ("", "identity")
+        ]
+        if len(codings) > 1:
+            raise ResponseError(f"unsupported content-encoding: {', '.join(codings)}")
+        self.coding = codings[0] if codings else "identity"
         self._inflate: Any = None
-        if coding in ("gzip", "x-gzip"):
+        if self.coding in ("gzip", "x-gzip"):
             self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
-        elif coding == "deflate":
+        elif self.coding == "deflate":
             self._inflate = zlib.decompressobj()
         self._first = True
 
@@ -356,18 +364,6 @@ class _Decoder:
         # "deflate" often comes without its zlib header (as httpx, try it raw).
         self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
         return bytes(self._inflate.decompress(data, max_length))
-
-
-def _decoder(headers: httpx.Headers) -> _Decoder:
-    codings = [
-        coding.strip().lower()
-        for value in headers.get_list("content-encoding")
-        for coding in value.split(",")
-        if coding.strip().lower() not in ("", "identity")
-    ]
-    if len(codings) > 1:
-        raise ResponseError(f"unsupported content-encoding: {', '.join(codings)}")
-    return _Decoder(codings[0] if codings else "identity")
 
 
 def _too_large(limit: int, status: int, seen: str) -> ResponseTooLargeError:
@@ -393,7 +389,7 @@ async def _read_body(response: httpx.Response, limit: int) -> bytes:
         if len(response.content) > limit:
             raise _too_large(limit, response.status_code, "exceeds")
         return response.content
-    decoder = _decoder(response.headers)
+    decoder = _Decoder(response.headers)
     pieces: list[bytes] = []
     size = 0
     async for raw in response.aiter_raw():
