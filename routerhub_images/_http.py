@@ -168,7 +168,8 @@ class ConnectionPools:
                 verify=ssl_context(trust_env=self._trust_env),
             )
             if isinstance(loop, asyncio.AbstractEventLoop):
-                self._guards[loop] = await _close_with_loop(pool)
+                guard = self._guards[loop] = _closing(pool)
+                await guard.asend(None)
         return pool
 
     async def post(
@@ -421,22 +422,16 @@ def _loop_key() -> Any:
         return _OTHER_LOOP
 
 
-async def _close_with_loop(pool: httpx.AsyncClient) -> AsyncGenerator[None, None]:
-    """Start an async generator whose finalizer closes ``pool``.
+async def _closing(pool: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    """Once started, closes ``pool`` when finalized.
 
     ``asyncio.run`` finalizes live async generators (``shutdown_asyncgens``) before it
     closes the loop, so the pool's sockets are closed on the loop that opened them.
     """
-
-    async def guard() -> AsyncGenerator[None, None]:
-        try:
-            yield
-        finally:
-            await pool.aclose()
-
-    agen = guard()
-    await agen.asend(None)
-    return agen
+    try:
+        yield
+    finally:
+        await pool.aclose()
 
 
 def asgi_transport(app: Any) -> httpx.AsyncBaseTransport:
