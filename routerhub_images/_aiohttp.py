@@ -11,6 +11,7 @@ import asyncio
 import math
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import anyio
 import httpx
@@ -23,6 +24,9 @@ from ._errors import (
     MissingDependencyError,
     one_line,
 )
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["AIOHTTP_EXTRA", "TransportFactory", "aiohttp_factory", "map_aiohttp_error"]
 
@@ -66,29 +70,22 @@ def map_aiohttp_error(exc: BaseException | None) -> APIConnectionError | None:
 
 
 class _WholeBody(httpx.AsyncByteStream):
-    """A response body in pieces of ``piece`` bytes or more: in one piece unless larger.
+    """The body of aiohttp's ``answer`` in pieces of ``piece`` bytes or more (one, mostly).
 
-    ``chunks`` yields the body as it arrives; closing before the end calls ``abort``,
-    which drops the connection (it is not reusable then), then closes ``inner``.
+    Closing it before the end drops the connection (it is not reusable then), then
+    closes ``inner``, httpx-aiohttp's stream around ``answer``.
     """
 
-    def __init__(
-        self,
-        inner: httpx.AsyncByteStream,
-        chunks: Callable[[], AsyncIterator[bytes]],
-        abort: Callable[[], None],
-        piece: int,
-    ):
+    def __init__(self, inner: httpx.AsyncByteStream, answer: aiohttp.ClientResponse, piece: int):
         self._inner = inner
-        self._chunks = chunks
-        self._abort = abort
+        self._answer = answer
         self._piece = piece
         self._done = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         pieces: list[bytes] = []
         size = 0
-        async for chunk in self._chunks():
+        async for chunk in self._answer.content.iter_any():
             pieces.append(chunk)
             size += len(chunk)
             if size >= self._piece:
@@ -99,7 +96,7 @@ class _WholeBody(httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         if not self._done:
-            self._abort()
+            self._answer.close()
         await self._inner.aclose()
 
 
@@ -200,9 +197,7 @@ def aiohttp_factory(base_url: str, max_response_bytes: int, *, trust_env: bool) 
             answer = getattr(stream, "_aiohttp_response", None)
             # httpx-aiohttp's stream wraps aiohttp's response; another version may not.
             if answer is not None and isinstance(stream, httpx.AsyncByteStream):
-                response.stream = _WholeBody(
-                    stream, answer.content.iter_any, answer.close, max_response_bytes
-                )
+                response.stream = _WholeBody(stream, answer, max_response_bytes)
             return response
 
         def get_client(self) -> aiohttp.ClientSession:

@@ -47,6 +47,9 @@ _USER_AGENT = f"routerhub-images/{__version__}"
 _ACCEPT_ENCODING = "gzip, deflate"
 """The content codings the client asks for: those `_Decoder` decodes."""
 
+_SMALL_BODY = 1 << 16
+"""Request bodies up to this size are sent as bytes, not as an `_Upload`."""
+
 _CONSUMED = httpx.ByteStream(b"")
 """Stands in for the stream of a response whose body has been read."""
 
@@ -165,7 +168,8 @@ class ConnectionPools:
                 verify=ssl_context(trust_env=self._trust_env),
             )
             if isinstance(loop, asyncio.AbstractEventLoop):
-                self._guards[loop] = await _close_with_loop(pool)
+                guard = self._guards[loop] = _closing(pool)
+                await guard.asend(None)
         return pool
 
     async def post(
@@ -184,12 +188,15 @@ class ConnectionPools:
         """
         pool = await self._pool()
         extensions = {} if timeout is None else {"timeout": timeout.as_dict()}
-        upload = _Upload(body)
+        # A small body goes as bytes, httpx's cheapest way. A larger one goes as an
+        # `_Upload`: its images are encoded as it is sent, and it tells whether the server
+        # stopped reading it halfway (to refuse it with a 413, say).
+        content = bytes(body) if len(body) <= _SMALL_BODY else _Upload(body)
         request = pool.build_request(
             "POST",
             self._base_url + path,
-            content=upload,  # with its Content-Length: not chunked
-            headers={**self._headers, "content-length": str(len(body))},
+            content=content,
+            headers={**self._headers, "content-length": str(len(body))},  # not chunked
             extensions=extensions,
         )
         try:
@@ -200,7 +207,8 @@ class ConnectionPools:
             finally:
                 await response.aclose()  # drops the connection unless read to the end
         except Exception as exc:
-            mapped = _map_error(exc, upload_cut=not upload.sent)
+            upload_cut = isinstance(content, _Upload) and not content.sent
+            mapped = _map_error(exc, upload_cut=upload_cut)
             if mapped is None:
                 raise
             raise mapped from None
@@ -327,12 +335,20 @@ class _Decoder:
     once), so the body is decoded here, never past the limit.
     """
 
-    def __init__(self, coding: str):
-        self.coding = coding
+    def __init__(self, headers: httpx.Headers):
+        codings = [
+            coding.strip().lower()
+            for value in headers.get_list("content-encoding")
+            for coding in value.split(",")
+            if coding.strip().lower() not in ("", "identity")
+        ]
+        if len(codings) > 1:
+            raise ResponseError(f"unsupported content-encoding: {', '.join(codings)}")
+        self.coding = codings[0] if codings else "identity"
         self._inflate: Any = None
-        if coding in ("gzip", "x-gzip"):
+        if self.coding in ("gzip", "x-gzip"):
             self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
-        elif coding == "deflate":
+        elif self.coding == "deflate":
             self._inflate = zlib.decompressobj()
         self._first = True
 
@@ -349,18 +365,6 @@ class _Decoder:
         # "deflate" often comes without its zlib header (as httpx, try it raw).
         self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
         return bytes(self._inflate.decompress(data, max_length))
-
-
-def _decoder(headers: httpx.Headers) -> _Decoder:
-    codings = [
-        coding.strip().lower()
-        for value in headers.get_list("content-encoding")
-        for coding in value.split(",")
-        if coding.strip().lower() not in ("", "identity")
-    ]
-    if len(codings) > 1:
-        raise ResponseError(f"unsupported content-encoding: {', '.join(codings)}")
-    return _Decoder(codings[0] if codings else "identity")
 
 
 def _too_large(limit: int, status: int, seen: str) -> ResponseTooLargeError:
@@ -386,7 +390,7 @@ async def _read_body(response: httpx.Response, limit: int) -> bytes:
         if len(response.content) > limit:
             raise _too_large(limit, response.status_code, "exceeds")
         return response.content
-    decoder = _decoder(response.headers)
+    decoder = _Decoder(response.headers)
     pieces: list[bytes] = []
     size = 0
     async for raw in response.aiter_raw():
@@ -418,22 +422,16 @@ def _loop_key() -> Any:
         return _OTHER_LOOP
 
 
-async def _close_with_loop(pool: httpx.AsyncClient) -> AsyncGenerator[None, None]:
-    """Start an async generator whose finalizer closes ``pool``.
+async def _closing(pool: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    """Once started, closes ``pool`` when finalized.
 
     ``asyncio.run`` finalizes live async generators (``shutdown_asyncgens``) before it
     closes the loop, so the pool's sockets are closed on the loop that opened them.
     """
-
-    async def guard() -> AsyncGenerator[None, None]:
-        try:
-            yield
-        finally:
-            await pool.aclose()
-
-    agen = guard()
-    await agen.asend(None)
-    return agen
+    try:
+        yield
+    finally:
+        await pool.aclose()
 
 
 def asgi_transport(app: Any) -> httpx.AsyncBaseTransport:

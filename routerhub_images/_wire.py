@@ -308,6 +308,9 @@ class RequestBody:
     def __len__(self) -> int:
         return self._length
 
+    def __bytes__(self) -> bytes:
+        return b"".join(self)
+
     def __iter__(self) -> Iterator[bytes]:
         yield self._texts[0]
         for data, text in zip(self._images, self._texts[1:], strict=True):
