@@ -208,7 +208,7 @@ class AsyncImageClient:
         self.max_request_bytes = (
             None
             if max_request_bytes is None
-            else check_byte_limit("max_request_bytes", max_request_bytes)
+            else check_byte_limit("max_request_bytes", max_request_bytes, none_allowed=True)
         )
         url = base_url or os.environ.get(consts.BASE_URL_ENV) or consts.DEFAULT_BASE_URL
         self.base_url = check_base_url(url, allow_insecure=allow_insecure_http)

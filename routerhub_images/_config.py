@@ -96,15 +96,16 @@ def make_limits(limits: httpx.Limits | None) -> Limits:
     )
 
 
-def check_byte_limit(name: str, value: object) -> int:
-    """A size limit in bytes given as ``name``, checked.
+def check_byte_limit(name: str, value: object, *, none_allowed: bool = False) -> int:
+    """A size limit in bytes given as ``name``, checked (the caller handles an allowed None).
 
     Raises:
         InvalidInputError: not an integer >= 1.
     """
     if _is_int(value) and value >= 1:
         return value
-    raise InvalidInputError(f"{name} must be an integer >= 1, not {value!r}")
+    alternative = " or None" if none_allowed else ""
+    raise InvalidInputError(f"{name} must be an integer >= 1{alternative}, not {value!r}")
 
 
 def _is_int(value: object) -> TypeGuard[int]:

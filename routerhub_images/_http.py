@@ -335,15 +335,18 @@ class _Decoder:
     once), so the body is decoded here, never past the limit.
     """
 
-    def __init__(self, headers: httpx.Headers):
+    def __init__(self, response: httpx.Response):
         codings = [
             coding.strip().lower()
-            for value in headers.get_list("content-encoding")
+            for value in response.headers.get_list("content-encoding")
             for coding in value.split(",")
             if coding.strip().lower() not in ("", "identity")
         ]
         if len(codings) > 1:
-            raise ResponseError(f"unsupported content-encoding: {', '.join(codings)}")
+            raise ResponseError(
+                f"unsupported content-encoding: {', '.join(codings)}",
+                http_status=response.status_code,
+            )
         self.coding = codings[0] if codings else "identity"
         self._inflate: Any = None
         if self.coding in ("gzip", "x-gzip"):
@@ -390,7 +393,7 @@ async def _read_body(response: httpx.Response, limit: int) -> bytes:
         if len(response.content) > limit:
             raise _too_large(limit, response.status_code, "exceeds")
         return response.content
-    decoder = _Decoder(response.headers)
+    decoder = _Decoder(response)
     pieces: list[bytes] = []
     size = 0
     async for raw in response.aiter_raw():

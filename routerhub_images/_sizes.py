@@ -8,6 +8,8 @@ asked, records the differences on the response and warns.
 from __future__ import annotations
 
 import math
+import os
+import sys
 import warnings
 from collections.abc import Sequence
 from fractions import Fraction
@@ -99,5 +101,25 @@ def warn_mismatches(mismatches: Sequence[OptionMismatch], model: str) -> None:
     if mismatches:
         listed = "; ".join(str(m) for m in mismatches)
         warnings.warn(
-            f"{model} ignored image options: {listed}", ImageOptionsIgnoredWarning, stacklevel=2
+            f"{model} ignored image options: {listed}",
+            ImageOptionsIgnoredWarning,
+            stacklevel=_caller_level(),
         )
+
+
+_PACKAGE_DIR = os.path.dirname(__file__) + os.sep
+
+
+def _caller_level() -> int:
+    """The stacklevel of the nearest frame outside this package: the caller's own code.
+
+    An awaited call keeps its callers' frames on the stack, so from an async call this
+    names the line that awaited the library (from the sync facade's loop thread, the
+    event loop's code).
+    """
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level

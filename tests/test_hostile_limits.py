@@ -308,3 +308,41 @@ async def test_413_before_the_upload_is_reported(server: HostileServer, choice: 
         assert error.code == 413
     else:
         assert "the server closed the connection during the upload" in str(error)
+
+
+@pytest.mark.parametrize("choice", TRANSPORTS)
+async def test_a_body_that_is_not_the_gzip_it_claims_is_a_response_error(
+    server: HostileServer, choice: str
+) -> None:
+    """A body labelled gzip that is not gzip: ResponseError with the coding and status."""
+    server.replies = [_send(_answer(OK_BODY, 200, b"content-encoding: gzip"))]
+    async with _client(server, choice) as client:
+        with pytest.raises(ResponseError, match=r"could not decode .*\(gzip\)") as info:
+            await client.generate_content(MODEL, "a fox")
+    assert info.value.http_status == 200
+
+
+@pytest.mark.parametrize("choice", TRANSPORTS)
+async def test_two_content_codings_are_refused_with_the_status(
+    server: HostileServer, choice: str
+) -> None:
+    """A body with two codings stacked is a ResponseError naming them, with the status."""
+    wire = gzip.compress(gzip.compress(OK_BODY))
+    server.replies = [_send(_answer(wire, 200, b"content-encoding: gzip, gzip"))]
+    async with _client(server, choice) as client:
+        with pytest.raises(ResponseError, match="unsupported content-encoding: gzip, gzip") as info:
+            await client.generate_content(MODEL, "a fox")
+    assert info.value.http_status == 200
+
+
+@pytest.mark.parametrize("choice", TRANSPORTS)
+async def test_raw_deflate_without_its_zlib_header_is_read(
+    server: HostileServer, choice: str
+) -> None:
+    """A "deflate" body sent without its zlib header (a common server bug) still parses."""
+    squeeze = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    wire = squeeze.compress(OK_BODY) + squeeze.flush()
+    server.replies = [_send(_answer(wire, 200, b"content-encoding: deflate"))]
+    async with _client(server, choice) as client:
+        response = await client.generate_content(MODEL, "a fox")
+    assert response.text == "ok"
