@@ -504,5 +504,11 @@ def _parsed(data: str | bytes) -> _Session:
     try:
         _unpack(body)
         return _wire.structure(body, _Session)
-    except (KeyError, TypeError, AttributeError, ResponseError) as exc:
+    except ResponseError as exc:  # its message names our private class: keep the problem
+        where = f" at {exc.path}" if exc.path else ""
+        problem = exc.message.partition(": ")[2]
+        raise ChatFileError(f"a damaged chat session{where}: {problem}") from None
+    except KeyError as exc:
+        raise ChatFileError(f"a damaged chat session: {exc} is missing") from None
+    except (TypeError, AttributeError) as exc:
         raise ChatFileError(f"a damaged chat session: {exc}") from None

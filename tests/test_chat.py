@@ -216,3 +216,18 @@ async def test_a_generation_config_of_the_wrong_type_is_a_typed_error(
         await chat.send("a lighthouse", generation_config={"seed": 1}, aspect_ratio="1:1")  # type: ignore[arg-type]
     assert not route.called
     assert chat.history == ()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({}, "a damaged chat session: 'turns' is missing"),
+        ({"turns": [], "images": {}}, "a damaged chat session at $.model: required field missing"),
+    ],
+)
+def test_a_damaged_session_names_the_field_at_fault(extra: dict[str, Any], message: str) -> None:
+    """Loading a damaged session says which field is wrong, without private class names."""
+    body = {"format": "routerhub-images/chat", "version": 1, **extra}
+    with pytest.raises(ChatFileError) as info:
+        AsyncChat.from_json(json.dumps(body), client=AsyncImageClient("rh_test"))
+    assert str(info.value) == message
